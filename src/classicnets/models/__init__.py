@@ -1,0 +1,14 @@
+"""The model zoo: every architecture registers itself when its module is imported here."""
+
+from . import lenet, mlp  # noqa: F401  (registration side effect)
+from ._base import ImageClassifier
+from ._registry import ModelInfo, create_model, list_models, model_info, register_model
+
+__all__ = [
+    "ImageClassifier",
+    "ModelInfo",
+    "create_model",
+    "list_models",
+    "model_info",
+    "register_model",
+]

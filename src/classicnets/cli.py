@@ -15,7 +15,7 @@ from rich.console import Console
 from . import __version__
 from .errors import ClassicnetsError
 
-COMMAND_MODULES = ("cli_train",)
+COMMAND_MODULES = ("cli_train", "cli_ops", "cli_zoo", "cli_text")
 
 
 def build_parser() -> argparse.ArgumentParser:

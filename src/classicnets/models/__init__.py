@@ -1,6 +1,19 @@
 """The model zoo: every architecture registers itself when its module is imported here."""
 
-from . import lenet, mlp  # noqa: F401  (registration side effect)
+from . import (  # noqa: F401  (registration side effect)
+    alexnet,
+    densenet,
+    googlenet,
+    inception,
+    inception_v4,
+    lenet,
+    mlp,
+    nin,
+    resnet,
+    rnn,
+    transformer,
+    vgg,
+)
 from ._base import ImageClassifier
 from ._registry import ModelInfo, create_model, list_models, model_info, register_model
 

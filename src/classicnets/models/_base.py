@@ -47,7 +47,11 @@ class ImageClassifier(nn.Module):
             new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
         else:
             new = nn.Conv2d(
-                old.in_channels, num_classes, old.kernel_size, old.stride, old.padding,
+                old.in_channels,
+                num_classes,
+                old.kernel_size,
+                old.stride,
+                old.padding,
                 bias=old.bias is not None,
             )
         if self.head is old:

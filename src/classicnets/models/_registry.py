@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from ..errors import ClassicnetsError, unknown_name
+from ..errors import ClassicnetsError, ShapeError, unknown_name
 
 Builder = Callable[..., nn.Module]
 
@@ -25,6 +25,7 @@ class ModelInfo:
     input_size: tuple[int, int, int]  # the native (C, H, W)
     num_classes: int  # the native number of classes
     tags: tuple[str, ...] = field(default_factory=tuple)
+    min_image_size: int = 1  # the smallest image side the builder takes
 
 
 _MODELS: dict[str, ModelInfo] = {}
@@ -39,6 +40,7 @@ def register_model(
     input_size: tuple[int, int, int] = (3, 224, 224),
     num_classes: int = 1000,
     tags: tuple[str, ...] = (),
+    min_image_size: int = 1,
 ) -> Callable[[Builder], Builder]:
     """Register a model builder under ``name``; a name can be registered only once.
 
@@ -50,6 +52,8 @@ def register_model(
         input_size: the native input (C, H, W) the paper uses.
         num_classes: the native number of classes.
         tags: free-form tags, e.g. ``("image",)`` or ``("sequence",)``.
+        min_image_size: the smallest ``image_size`` the builder takes, for architectures whose
+            strides only fit large images; :func:`create_model` refuses smaller ones.
 
     Returns:
         A decorator that registers the builder and returns it unchanged.
@@ -59,7 +63,15 @@ def register_model(
         if name in _MODELS:
             raise ValueError(f"Model '{name}' is already registered.")
         _MODELS[name] = ModelInfo(
-            name, builder, family, year, paper, tuple(input_size), num_classes, tuple(tags)
+            name,
+            builder,
+            family,
+            year,
+            paper,
+            tuple(input_size),
+            num_classes,
+            tuple(tags),
+            min_image_size,
         )
         return builder
 
@@ -89,6 +101,10 @@ def create_model(name: str, **kwargs) -> nn.Module:
 
     Returns:
         The freshly initialised ``nn.Module``.
+
+    Raises:
+        ClassicnetsError: for an unknown name or keyword, or fewer than one class.
+        ShapeError: for an ``image_size`` under the model's ``min_image_size``.
     """
     info = model_info(name)
     params = inspect.signature(info.builder).parameters
@@ -99,4 +115,23 @@ def create_model(name: str, **kwargs) -> nn.Module:
         raise ClassicnetsError(
             f"Model '{name}' does not take {', '.join(unknown)}; it accepts: {accepted}."
         )
-    return info.builder(**kwargs)
+    num_classes = kwargs.get("num_classes", 1)
+    if isinstance(num_classes, int) and num_classes < 1:
+        raise ClassicnetsError(
+            f"Model '{name}' needs at least one class, got num_classes={num_classes}."
+        )
+    image_size = kwargs.get("image_size", info.min_image_size)
+    if isinstance(image_size, int) and image_size < info.min_image_size:
+        raise image_too_small(name, image_size, info.min_image_size)
+    module = info.builder(**kwargs)
+    # Remembered so a checkpoint can rebuild the same network by name (see train.checkpoint).
+    module.classicnets_spec = {"name": name, "kwargs": dict(kwargs)}
+    return module
+
+
+def image_too_small(name: str, image_size: int, minimum: int) -> ShapeError:
+    """The error for an image smaller than a model takes, naming the smallest size it takes."""
+    return ShapeError(
+        f"Model '{name}' takes images of at least {minimum}x{minimum} pixels, got "
+        f"{image_size}x{image_size}; resize the images to {minimum}x{minimum} or larger."
+    )

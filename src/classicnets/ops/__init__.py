@@ -1,5 +1,29 @@
-"""Convolution arithmetic from first principles."""
+"""Convolution arithmetic from first principles: what a convolutional layer computes, what shape
+comes out, what each output cell sees, and the classic hand-made kernels."""
 
+from . import kernels
+from .conv import conv2d
+from .corr import convolve2d, corr2d, corr2d_multi_in, corr2d_multi_in_out
+from .explain import explain_corr2d, explain_pool2d
+from .kernels import apply_kernel, get_kernel, list_kernels
+from .pool import pool2d
+from .receptive import LayerField, receptive_field
 from .shapes import conv_output_size
 
-__all__ = ["conv_output_size"]
+__all__ = [
+    "LayerField",
+    "apply_kernel",
+    "conv2d",
+    "conv_output_size",
+    "convolve2d",
+    "corr2d",
+    "corr2d_multi_in",
+    "corr2d_multi_in_out",
+    "explain_corr2d",
+    "explain_pool2d",
+    "get_kernel",
+    "kernels",
+    "list_kernels",
+    "pool2d",
+    "receptive_field",
+]

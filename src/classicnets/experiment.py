@@ -1,0 +1,303 @@
+"""A training run from start to finish: data -> model -> fit -> a run directory.
+
+A run directory holds ``config.json`` (what was asked), ``metrics.csv`` (one row per epoch),
+``curves.png``, ``summary.txt``, and the checkpoints ``last`` and ``best``
+(``.safetensors`` + ``.json``). ``train_run(TrainConfig(...))`` is what ``classicnets train`` calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data import ImageDataset, dataset_info, load_dataset
+from .data.augment import Augment
+from .errors import ClassicnetsError, ShapeError, TrainingDivergedError
+from .models import create_model, model_info
+from .train import CSVLogger, Model, ModelCheckpoint, ProgressBar, load
+
+DEFAULT_LR = {
+    "sgd": 0.1,
+    "momentum": 0.05,
+    "nesterov": 0.05,
+    "adagrad": 0.01,
+    "rmsprop": 1e-3,
+    "adadelta": 1.0,
+    "adam": 3e-3,
+    "nadam": 3e-3,
+    "adamw": 3e-3,
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run needs; the CLI maps its flags onto these fields."""
+
+    model: str = "lenet5"
+    data: str = "digits"
+    data_dir: str | None = None
+    epochs: int = 10
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float | None = None  # None: DEFAULT_LR[optimizer]
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+    image_size: int | None = None
+    augment: str | None = None  # e.g. "crop,flip,cutout" (see data.augment.Augment.parse)
+    label: str | None = None  # cifar100: "fine" (default) or "coarse"
+    seed: int = 0
+    device: str = "auto"
+    channels_last: bool = False
+    bf16: bool = False
+    compile: bool = False
+    out: str | None = None
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR.get(self.optimizer, 1e-3)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    model: str
+    data: str
+    epochs: int
+    test_accuracy: float
+    test_loss: float
+    seconds: float
+    image_size: int
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "model": self.model,
+                "data": self.data,
+                "epochs": self.epochs,
+                "test_accuracy": round(self.test_accuracy, 6),
+                "seconds": round(self.seconds, 3),
+                "run_dir": str(self.run_dir),
+            }
+        )
+
+
+def _default_run_dir(config: TrainConfig) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{config.model}-{config.data}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def _prepare_run_dir(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise ClassicnetsError(f"Output directory {path} is a file; choose another --out.")
+    if path.is_dir() and any(path.iterdir()):
+        raise ClassicnetsError(
+            f"Output directory {path} is not empty; continue that run with --resume {path} or "
+            f"choose another --out."
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ClassicnetsError(
+            f"Cannot write to output directory {path}: {err.strerror}; choose another --out."
+        ) from None
+    return path
+
+
+def build_for_data(
+    name: str, train: ImageDataset, image_size: int | None, model_kwargs: dict[str, Any]
+) -> tuple[torch.nn.Module, int, list[str]]:
+    """Build model ``name`` for the dataset's channels and classes. Without an explicit
+    ``image_size``, use the data's size, or upsample to the model's native size when the
+    architecture cannot take the data's size. Returns (module, image size, notes)."""
+    channels, side = train.image_shape[0], train.image_shape[1]
+    kwargs = dict(num_classes=train.num_classes, in_channels=channels, **model_kwargs)
+    notes: list[str] = []
+    sizes = [image_size] if image_size else [side]
+    native = model_info(name).input_size[-1]
+    if not image_size and native != side:
+        sizes.append(native)
+    for i, size in enumerate(sizes):
+        try:
+            module = create_model(name, image_size=size, **kwargs)
+        except ShapeError as err:
+            if i + 1 < len(sizes):
+                notes.append(
+                    f"{name} cannot take {side}x{side} inputs, so {train.name} is upsampled to "
+                    f"{sizes[i + 1]}x{sizes[i + 1]} (choose with --image-size)."
+                )
+                continue
+            raise ClassicnetsError(
+                f"Model '{name}' cannot take {channels}x{size}x{size} inputs ({err}); try "
+                f"--image-size {native}."
+            ) from None
+        return module, size, notes
+    raise AssertionError("unreachable")
+
+
+def _write_summary(model: Model, path: Path, input_shape: tuple[int, int, int]) -> None:
+    from .summary import summary
+
+    text = str(summary(model.module, input_size=input_shape))
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text + "\n")
+    os.replace(tmp, path)
+
+
+def _write_curves(run_dir: Path, title: str) -> None:
+    from .viz.curves import plot_curves, read_metrics
+
+    plot_curves(read_metrics(run_dir / "metrics.csv"), run_dir / "curves.png", title=title)
+
+
+def load_data(
+    config: TrainConfig, image_size: int | None = None
+) -> tuple[ImageDataset, ImageDataset]:
+    dataset_info(config.data)  # unknown names fail before anything else
+    if config.augment:
+        Augment.parse(config.augment)  # a bad spec fails before any data is read
+    options = {"label": config.label} if config.label else {}
+    train = load_dataset(config.data, "train", config.data_dir, image_size=image_size, **options)
+    test = load_dataset(config.data, "test", config.data_dir, image_size=image_size, **options)
+    return train, test
+
+
+def train_run(
+    config: TrainConfig,
+    *,
+    progress: bool = True,
+    notify: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Train ``config.model`` on ``config.data`` into a new run directory.
+
+    Args:
+        config: what to train and how.
+        progress: show a progress bar on stderr.
+        notify: called with each note worth telling the user (e.g. that data was upsampled)
+            as soon as it is known.
+    """
+    began = time.perf_counter()
+    torch.manual_seed(config.seed)
+    train, test = load_data(config, config.image_size)
+    module, image_size, notes = build_for_data(
+        config.model, train, config.image_size, config.model_kwargs
+    )
+    for note in notes:
+        if notify:
+            notify(note)
+    if image_size != train.image_shape[-1]:
+        train, test = train.resized(image_size), test.resized(image_size)
+    run_dir = _prepare_run_dir(Path(config.out) if config.out else _default_run_dir(config))
+    model = Model(module, device=config.device)
+    steps_per_epoch = -(-len(train) // config.batch_size)
+    model.compile(
+        optimizer=config.optimizer,
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+        label_smoothing=config.label_smoothing,
+        schedule=config.schedule,
+        warmup_steps=int(config.warmup_epochs * steps_per_epoch),
+        channels_last=config.channels_last,
+        bf16=config.bf16,
+        compile=config.compile,
+    )
+    saved = {**dataclasses.asdict(config), "image_size": image_size, "out": str(run_dir)}
+    (run_dir / "config.json").write_text(json.dumps(saved, indent=2) + "\n")
+    model.input_shape = train.image_shape
+    _write_summary(model, run_dir / "summary.txt", train.image_shape)
+    return _fit_into(run_dir, model, config, train, test, began, notes, progress, resumed=False)
+
+
+def resume_run(
+    run_dir: str | os.PathLike,
+    *,
+    epochs: int | None = None,
+    device: str = "auto",
+    progress: bool = True,
+) -> RunResult:
+    """Continue a run from its ``last`` checkpoint with its own settings.
+
+    Args:
+        run_dir: the run directory to continue.
+        epochs: the new total number of epochs (default: the run's own).
+        device: where to continue.
+        progress: show a progress bar on stderr.
+    """
+    began = time.perf_counter()
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file() or not (run_dir / "last.safetensors").is_file():
+        raise ClassicnetsError(
+            f"{run_dir} is not a resumable run directory (it needs config.json and "
+            f"last.safetensors)."
+        )
+    saved = json.loads((run_dir / "config.json").read_text())
+    saved = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
+    config = TrainConfig(**{**saved, "epochs": epochs or saved["epochs"], "device": device})
+    model = load(run_dir / "last", device=device)
+    if model.epochs_done >= config.epochs:
+        raise ClassicnetsError(
+            f"{run_dir} has already trained {model.epochs_done} of its {config.epochs} epochs; "
+            f"pass a larger --epochs to train further."
+        )
+    train, test = load_data(config, model.input_shape[-1] if model.input_shape else None)
+    return _fit_into(run_dir, model, config, train, test, began, [], progress, resumed=True)
+
+
+def _fit_into(run_dir, model, config, train, test, began, notes, progress, resumed) -> RunResult:
+    callbacks = [CSVLogger(run_dir / "metrics.csv", append=resumed), ModelCheckpoint(run_dir)]
+    if progress:
+        callbacks.append(ProgressBar())
+    try:
+        model.fit(
+            train,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            validation_data=test,
+            callbacks=callbacks,
+            seed=config.seed,
+            augment=config.augment,
+        )
+    except TrainingDivergedError as err:
+        kept = run_dir / "last.safetensors"
+        where = f"the last good checkpoint is {kept}" if kept.exists() else "no epoch finished"
+        if (run_dir / "metrics.csv").exists():
+            _write_curves(run_dir, f"{config.model} on {config.data}")
+        raise TrainingDivergedError(f"{err} In {run_dir}: {where}.") from None
+    except KeyboardInterrupt:
+        model.save(run_dir / "last", training_state={"interrupted": True})
+        raise ClassicnetsError(
+            f"Interrupted during epoch {model.epochs_done + 1}; a resumable checkpoint is in "
+            f"{run_dir}: continue with `classicnets train --resume {run_dir}`."
+        ) from None
+    _write_curves(run_dir, f"{config.model} on {config.data}")
+    final = model.evaluate(test)
+    return RunResult(
+        run_dir=run_dir,
+        model=config.model,
+        data=config.data,
+        epochs=model.epochs_done,
+        test_accuracy=final.get("accuracy", float("nan")),
+        test_loss=final["loss"],
+        seconds=time.perf_counter() - began,
+        image_size=train.image_shape[-1],
+        notes=tuple(notes),
+    )

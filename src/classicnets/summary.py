@@ -1,0 +1,287 @@
+"""Per-layer summary of a model: output shapes, parameters and multiply-accumulates (MACs).
+
+MACs count the multiply-accumulates of convolutions and linear layers, the convention of the
+papers' "ops" columns and of torchvision's "GFLOPS" column (FLOPs = 2 x MACs): a convolution
+makes ``C_in / groups * k_h * k_w`` of them per output element, a linear layer ``in_features``
+per output element. Biases, normalisation, activations and pooling are not counted.
+
+Named models are built and run on PyTorch's ``meta`` device, which computes shapes without
+allocating or computing anything: the summary of VGG-16 at 224 px takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+from torch import nn
+
+from .errors import ShapeError
+from .models import create_model, model_info
+
+__all__ = ["LayerRow", "Summary", "summary", "layer_macs"]
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row: a module call at the summary's depth."""
+
+    name: str
+    type: str
+    output_shape: tuple | None  # (C, H, W) without the batch; None for a module never called
+    params: int  # parameters of the module and its children, counted at its first call only
+    macs: int  # multiply-accumulates of this call, per image
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The rows and totals of :func:`summary`; ``str()`` renders the table."""
+
+    model: str
+    input_size: tuple[int, ...]
+    rows: tuple[LayerRow, ...]
+    total_params: int
+    trainable_params: int
+    total_macs: int
+
+    @property
+    def total_flops(self) -> int:
+        """FLOPs as torchvision and the papers count them: 2 x MACs."""
+        return 2 * self.total_macs
+
+    def to_json(self) -> dict:
+        """The summary as JSON-ready data (keys as the CLI's ``--json`` prints them)."""
+        return {
+            "model": self.model,
+            "input": list(self.input_size),
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "total_macs": self.total_macs,
+            "layers": [
+                {
+                    "name": row.name,
+                    "type": row.type,
+                    "output_shape": _json_shape(row.output_shape),
+                    "params": row.params,
+                    "macs": row.macs,
+                }
+                for row in self.rows
+            ],
+        }
+
+    def __rich__(self) -> Group:
+        shape = "x".join(map(str, self.input_size))
+        table = Table(title=f"{self.model} on {shape}", title_justify="left")
+        table.add_column("Layer")
+        table.add_column("Type")
+        table.add_column("Output shape")
+        table.add_column("Params", justify="right")
+        table.add_column("MACs", justify="right")
+        for row in self.rows:
+            table.add_row(
+                row.name,
+                row.type,
+                _shape_text(row.output_shape),
+                f"{row.params:,}" if row.params else "-",
+                human(row.macs) if row.macs else "-",
+            )
+        totals = Text(
+            f"Total params:     {self.total_params:,}\n"
+            f"Trainable params: {self.trainable_params:,}\n"
+            f"MACs:             {self.total_macs:,} ({human(self.total_macs)})\n"
+            f"FLOPs (2 x MACs): {self.total_flops:,} ({human(self.total_flops)})"
+        )
+        return Group(table, totals)
+
+    def __str__(self) -> str:
+        buffer = io.StringIO()
+        Console(file=buffer, width=120, color_system=None, force_terminal=False).print(self)
+        return buffer.getvalue()
+
+
+def human(count: float) -> str:
+    """``15_470_000_000`` -> ``"15.47 G"``: a count with a metric prefix."""
+    for prefix, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(count) >= scale:
+            return f"{count / scale:.2f} {prefix}"
+    return str(int(count))
+
+
+def _shape_text(shape) -> str:
+    if shape is None:
+        return "(not called)"
+    if shape and isinstance(shape[0], tuple):
+        return ", ".join(_shape_text(s) for s in shape)
+    return "x".join(map(str, shape))
+
+
+def _json_shape(shape):
+    if shape is None:
+        return None
+    return [_json_shape(s) if isinstance(s, tuple) else s for s in shape]
+
+
+def _output_shape(output) -> tuple | None:
+    # Without the batch dimension; a tuple of outputs becomes a tuple of shapes.
+    if isinstance(output, torch.Tensor):
+        return tuple(output.shape[1:])
+    if isinstance(output, list | tuple):
+        shapes = tuple(s for s in (_output_shape(o) for o in output) if s is not None)
+        return shapes or None
+    return None
+
+
+def layer_macs(module: nn.Module, inputs: tuple, output) -> int:
+    """Multiply-accumulates of one call of a convolution or linear layer, else 0.
+
+    Args:
+        module: the layer.
+        inputs: the positional inputs of the call.
+        output: what the call returned.
+
+    Returns:
+        MACs summed over the whole batch.
+    """
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):
+        kernel = int(torch.tensor(module.kernel_size).prod())
+        return inputs[0].numel() * module.out_channels // module.groups * kernel
+    if isinstance(module, nn.modules.conv._ConvNd):
+        kernel = int(torch.tensor(module.kernel_size).prod())
+        return output.numel() * module.in_channels // module.groups * kernel
+    if isinstance(module, nn.Linear):
+        return output.numel() * module.in_features
+    return 0
+
+
+def summary(
+    model: str | nn.Module,
+    input_size: Sequence[int] | None = None,
+    depth: int | None = None,
+    **model_kwargs,
+) -> Summary:
+    """Run one image through ``model`` and record each layer's output shape, parameters and MACs.
+
+    Args:
+        model: a registered name (built on the meta device) or an ``nn.Module`` (run where its
+            parameters are; it is put in eval mode for the pass and restored after).
+        input_size: ``(C, H, W)`` of one image; a named model's native size by default, and a
+            named model is built for the size given (``in_channels=C``, ``image_size=H``).
+        depth: how deep the rows go: 1 lists the model's children, 2 their children, ...;
+            ``None`` lists every leaf layer. A row at the cut stands for its whole subtree, so
+            the rows' parameters and MACs add up to the totals.
+        **model_kwargs: passed to :func:`~classicnets.create_model` for a named model, e.g.
+            ``num_classes``.
+
+    Returns:
+        The :class:`Summary`; MACs are per image.
+
+    Raises:
+        ShapeError: when the input size is malformed or the model cannot take it.
+        ClassicnetsError: for an unknown model name or a bad keyword.
+    """
+    if depth is not None and depth < 1:
+        raise ShapeError(f"summary: depth must be 1 or more, got {depth}.")
+    if isinstance(model, str):
+        name, info = model, model_info(model)
+        size = tuple(info.input_size) if input_size is None else _checked_size(input_size)
+        if size != tuple(info.input_size):
+            if size[1] != size[2]:
+                raise ShapeError(
+                    f"summary: models are built for square images, got {_shape_text(size)}; "
+                    "give equal height and width."
+                )
+            model_kwargs = {"in_channels": size[0], "image_size": size[1], **model_kwargs}
+        with torch.device("meta"):
+            module = create_model(name, **model_kwargs)
+    else:
+        if input_size is None:
+            raise ShapeError("summary: give the input size (C, H, W) of one image for a module.")
+        name, module, size = type(model).__name__, model, _checked_size(input_size)
+    return _run(module, name, size, depth)
+
+
+def _checked_size(input_size: Sequence[int]) -> tuple[int, int, int]:
+    size = tuple(input_size)
+    if len(size) != 3 or not all(isinstance(v, int) and v > 0 for v in size):
+        raise ShapeError(
+            f"summary: the input size must be three positive integers (C, H, W), got {size!r}."
+        )
+    return size  # type: ignore[return-value]
+
+
+def _frontier(model: nn.Module, depth: int | None) -> dict[nn.Module, str]:
+    """The modules that get rows: leaves, or the modules at ``depth`` and leaves above it."""
+    rows: dict[nn.Module, str] = {}
+    for name, module in model.named_modules():
+        if not name:
+            continue
+        level, leaf = name.count(".") + 1, next(module.children(), None) is None
+        if (leaf and (depth is None or level <= depth)) or level == depth:
+            rows[module] = name
+    return rows or {model: type(model).__name__}  # a model that is a single layer
+
+
+def _run(model: nn.Module, name: str, size: tuple[int, int, int], depth: int | None) -> Summary:
+    frontier = _frontier(model, depth)
+    tensor = next(model.parameters(), None)
+    device = tensor.device if tensor is not None else torch.device("cpu")
+    counted: set[int] = set()  # ids of parameters already given to a row
+    total = [0]  # MACs so far in this pass
+    starts: dict[nn.Module, list[int]] = {}
+    rows: list[LayerRow] = []
+
+    def make_row(module: nn.Module, shape: tuple | None, macs: int) -> LayerRow:
+        fresh = [p for p in module.parameters() if id(p) not in counted]
+        counted.update(id(p) for p in fresh)
+        params = sum(p.numel() for p in fresh)
+        return LayerRow(frontier[module], type(module).__name__, shape, params, macs)
+
+    def pre_hook(module: nn.Module, inputs: tuple) -> None:
+        starts.setdefault(module, []).append(total[0])
+
+    def hook(module: nn.Module, inputs: tuple, output) -> None:
+        total[0] += layer_macs(module, inputs, output)
+        if module in frontier:  # its MACs: everything counted since it was entered
+            macs = total[0] - starts[module].pop()
+            rows.append(make_row(module, _output_shape(output), macs))
+
+    handles = []
+    for module in model.modules():
+        if module in frontier or _counts_macs(module):
+            handles.append(module.register_forward_pre_hook(pre_hook))
+            handles.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *size, device=device))
+    except RuntimeError as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ShapeError(
+            f"{name} cannot take a {_shape_text(size)} input: {message.rstrip('.')}."
+        ) from None
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    for module in frontier:  # never called, e.g. auxiliary classifiers in eval mode
+        if module not in starts and any(id(p) not in counted for p in module.parameters()):
+            rows.append(make_row(module, None, 0))
+    params = {id(p): p for p in model.parameters()}.values()
+    return Summary(
+        model=name,
+        input_size=size,
+        rows=tuple(rows),
+        total_params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        total_macs=total[0],
+    )
+
+
+def _counts_macs(module: nn.Module) -> bool:
+    return isinstance(module, nn.modules.conv._ConvNd | nn.Linear)

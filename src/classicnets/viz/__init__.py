@@ -1,0 +1,1 @@
+"""Plots (matplotlib). Never imported by the models or the trainer."""

@@ -1,0 +1,150 @@
+"""SequenceModel: truncated BPTT on contiguous streams, windows, perplexity, resume, checkpoints
+and sampling."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from _threads import one_thread  # noqa: F401  (autouse fixture)
+from classicnets.data.text import Vocabulary, load_corpus
+from classicnets.errors import ClassicnetsError, ShapeError
+from classicnets.models import create_model
+from classicnets.train import Model, SequenceModel, load
+
+TEXT = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
+
+
+def make(name="char_gru", vocab=None, lr=1e-2, **kwargs) -> SequenceModel:
+    vocab = vocab or Vocabulary.from_text(TEXT)
+    options = {k: kwargs.pop(k) for k in ("seq_len", "window") if k in kwargs}
+    torch.manual_seed(0)
+    module = create_model(name, vocab_size=len(vocab), hidden=kwargs.pop("hidden", 24), **kwargs)
+    model = SequenceModel(module, vocabulary=vocab, device="cpu", **options)
+    return model.compile(lr=lr, grad_clip=1.0)
+
+
+def ids(repeat: int = 8) -> torch.Tensor:
+    return Vocabulary.from_text(TEXT).encode(TEXT * repeat)
+
+
+def test_training_lowers_validation_loss_on_real_text(data_root, monkeypatch):
+    monkeypatch.setenv("CLASSICNETS_DATA", str(data_root))
+    corpus = load_corpus("tinyshakespeare", max_chars=12_000)
+    model = make("char_gru", corpus.vocabulary, hidden=64, layers=1, seq_len=32)
+    before = model.evaluate(corpus.val)
+    assert before["loss"] == pytest.approx(math.log(len(corpus.vocabulary)), abs=0.3)
+    history = model.fit(corpus.train, epochs=1, batch_size=8, validation_data=corpus.val)
+    assert history["val_loss"][-1] < before["loss"] - 1.0  # ~4.1 -> ~2.7 nats per character
+    assert history["perplexity"][-1] == pytest.approx(math.exp(history["loss"][-1]))
+    assert history["val_perplexity"][-1] == pytest.approx(math.exp(history["val_loss"][-1]))
+
+
+def test_pieces_are_contiguous_streams_with_a_random_start():
+    model = make(seq_len=5)
+    x, y = model._tensors(torch.arange(213))  # distinct ids show where each piece comes from
+    assert torch.equal(y, x + 1)  # the target of every token is the next one
+    streams, length = 4, 53  # 212 pairs in 4 streams: 10 pieces of 5 and 3 tokens to spare
+    assert model.steps_per_epoch(len(x), streams) == 10
+    starts = set()
+    for seed in range(6):
+        pieces = list(model.batches(x, y, streams, seed))
+        assert len(pieces) == 10 and all(p.shape == (streams, 5) for p, _ in pieces)
+        joined = torch.cat([p for p, _ in pieces], dim=1)  # (4, 50)
+        start = int(joined[0, 0])
+        expected = torch.arange(streams)[:, None] * length + start + torch.arange(50)
+        assert torch.equal(joined, expected) and 0 <= start <= 3
+        starts.add(start)
+    assert len(starts) > 1  # the cuts move from epoch to epoch
+
+
+def test_state_is_carried_detached_and_reset_every_epoch():
+    model = make("char_lstm", seq_len=8)
+    x, y = model._tensors(ids())
+    pieces = model.batches(x, y, 4, seed=0)
+    first = next(pieces)
+    assert model._state is None
+    model.train_step(*first)
+    h, c = model._state
+    assert h.shape == (2, 4, 24) and not h.requires_grad and not c.requires_grad
+    model.train_step(*next(pieces))  # runs from the carried state without a graph error
+    next(model.batches(x, y, 4, seed=1))
+    assert model._state is None
+
+
+def test_windows_are_the_course_setup():
+    model = make(window=10)
+    x, y = model._tensors(ids(2))
+    assert x.shape == (len(ids(2)) - 10, 10) and torch.equal(x[3], ids(2)[3:13])
+    assert torch.equal(y, ids(2)[10:])
+    history = model.fit(ids(), epochs=3, batch_size=64, validation_data=ids(1))
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    assert model.predict_step(x[:5]).shape == (5, len(model.vocabulary))
+
+
+def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
+    straight = make("char_lstm", seq_len=8)
+    straight.fit(ids(), epochs=2, batch_size=4, seed=3)
+    first = make("char_lstm", seq_len=8)
+    first.fit(ids(), epochs=1, batch_size=4, seed=3)
+    first.save(tmp_path / "ckpt")
+    resumed = load(tmp_path / "ckpt", device="cpu")
+    resumed.fit(ids(), epochs=2, batch_size=4, seed=3)
+    for (name, a), b in zip(
+        straight.module.state_dict().items(), resumed.module.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_checkpoint_round_trip_keeps_the_vocabulary(tmp_path):
+    model = make("char_transformer", heads=2, layers=1, context=16, seq_len=16)
+    model.fit(ids(), epochs=1, batch_size=4)
+    model.save(tmp_path / "lm")
+    meta = json.loads((tmp_path / "lm.json").read_text())
+    assert meta["trainer"] == "sequence" and meta["seq_len"] == 16
+    assert meta["vocabulary"]["tokens"] == list(model.vocabulary.tokens)
+    loaded = load(tmp_path / "lm", device="cpu")
+    assert isinstance(loaded, SequenceModel) and loaded.module.context == 16
+    assert loaded.vocabulary.tokens == model.vocabulary.tokens
+    assert loaded.evaluate(ids(1)) == model.evaluate(ids(1))
+    sample = "".join(loaded.generate("To be", 30, seed=1))
+    assert sample == "".join(model.generate("To be", 30, seed=1))
+    image = Model(torch.nn.Linear(2, 2), device="cpu")  # image checkpoints load as before
+    assert type(image).__name__ == "Model" and "trainer" not in image.checkpoint_extras()
+
+
+def test_generate_is_reproducible_and_checks_its_arguments():
+    model = make("char_lstm")
+    model.fit(ids(), epochs=2, batch_size=4)
+    text = "".join(model.generate("To be", 40, seed=7))
+    assert len(text) == 40 and set(text) <= set(TEXT)
+    assert "".join(model.generate("To be", 40, seed=7)) == text
+    assert "".join(model.generate("To be", 40, seed=8)) != text
+    greedy = {"".join(model.generate("To", 20, top_k=1, seed=s)) for s in range(3)}
+    assert len(greedy) == 1  # top-1 is the most likely token whatever the seed
+    assert "".join(model.generate("", 10, seed=0)) != ""
+    for temperature in (0, -1.0, float("nan")):
+        with pytest.raises(ClassicnetsError, match="temperature must be a positive number"):
+            model.generate("To", 5, temperature=temperature)
+    with pytest.raises(ClassicnetsError, match=r"vocabulary of \d+: 'Z', 'é'"):
+        model.generate("Zé to be", 5)
+    with pytest.raises(ClassicnetsError, match="top-k must be at least 1"):
+        model.generate("To", 5, top_k=0)
+
+
+def test_transformer_context_limits():
+    with pytest.raises(ShapeError, match="sequences of 32 tokens are longer than .* context of 16"):
+        make("char_transformer", heads=2, layers=1, context=16, seq_len=32)
+    model = make("char_transformer", heads=2, layers=1, context=16)
+    assert model.seq_len == 16  # the default shrinks to the context
+    assert len("".join(model.generate("To", 40, seed=0))) == 40  # slides past the context
+    with pytest.raises(ShapeError, match="prompt has 19 tokens but the model reads at most 16"):
+        model.generate("To be, or not to be", 5)
+
+
+def test_too_little_text_for_the_batch():
+    with pytest.raises(ClassicnetsError, match="too few for 64 parallel streams"):
+        make().fit(ids(1)[:40], epochs=1, batch_size=64)

@@ -16,6 +16,7 @@ from classicnets.data.augment import (
     RandomFlip,
     _crop_by_blocks,
     _crop_by_gather,
+    _flip_some,
 )
 from classicnets.errors import ClassicnetsError
 
@@ -191,3 +192,10 @@ def test_the_gpu_crop_path_crops_as_the_cpu_path():
     assert torch.equal(_crop_by_blocks(x, dy, dx, 2), gathered)  # zeros never materialised
     top, left = int(dy[7]), int(dx[7])
     assert torch.equal(gathered[7], padded[7, :, top : top + 10, left : left + 8])
+
+
+def test_flip_of_a_view_at_an_odd_offset():
+    storage = torch.randint(0, 256, (5 * 48,), dtype=torch.uint8)
+    x = storage[3 : 3 + 2 * 48].view(2, 3, 4, 4)  # no 8-byte word view possible
+    out = _flip_some(x, torch.tensor([True, False]))
+    assert torch.equal(out[0], x[0].flip(-1)) and torch.equal(out[1], x[1])

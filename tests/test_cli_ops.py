@@ -132,7 +132,7 @@ BAD = [
     (("kernels", "--image", "GARBAGE"), "as an image"),
     (("shape", "lenet_5"), "Unknown model 'lenet_5'. Did you mean 'lenet5'?"),
     (("shape", "lenet5", "--input", "28x28"), "--input: '28x28' is not CxHxW"),
-    (("shape", "lenet5", "--input", "1x2x2"), "gives an empty output"),
+    (("shape", "lenet5", "--input", "1x2x2"), "at least 12x12 pixels, got 2x2"),
 ]
 
 

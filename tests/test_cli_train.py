@@ -142,7 +142,7 @@ def one_error(capsys) -> str:
         (["train", "lenet", "--epochs", "1"], "Did you mean 'lenet5'"),
         (["train", "--data", "mnits"], "Did you mean 'mnist'"),
         (["train", "--optimizer", "adma"], "Did you mean 'adam'"),
-        (["train", "lenet5", "--image-size", "4"], "cannot take 1x4x4 inputs"),
+        (["train", "lenet5", "--image-size", "4"], "at least 12x12 pixels, got 4x4"),
         (["train", "--epochs", "0"], "positive"),
         (["train", "--lr", "-1"], "learning rate"),
         (["train", "--resume", "/nonexistent/run"], "not a resumable run directory"),

@@ -21,6 +21,7 @@ from _synthetic import (
     write_tree,
 )
 from classicnets.data import cifar, load_dataset, locate_dataset
+from classicnets.data.safe_pickle import unpickle
 from classicnets.errors import ClassicnetsError, CorruptFileError, DatasetNotFoundError
 
 
@@ -181,12 +182,12 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path, func):
 def test_unpickler_admits_numpy_arrays_only():
     array = np.arange(6, dtype=np.uint8).reshape(2, 3)
     for protocol in (2, 4, 5):
-        restored = cifar.unpickle(pickle.dumps({"a": array, "b": [1, "x"]}, protocol), "f")
+        restored = unpickle(pickle.dumps({"a": array, "b": [1, "x"]}, protocol), "f")
         assert np.array_equal(restored["a"], array) and restored["b"] == [1, "x"]
     with pytest.raises(CorruptFileError, match="collections.OrderedDict"):
-        cifar.unpickle(pickle.dumps(__import__("collections").OrderedDict()), "f")
-    with pytest.raises(CorruptFileError, match="not a readable CIFAR pickle"):
-        cifar.unpickle(b"\x80\x02}q\x00", "f")
+        unpickle(pickle.dumps(__import__("collections").OrderedDict()), "f")
+    with pytest.raises(CorruptFileError, match="not a readable dataset pickle"):
+        unpickle(b"\x80\x02}q\x00", "f")
 
 
 # ------------------------------------------------------------------------- the real dataset

@@ -66,8 +66,11 @@ def test_fused_default_equals_the_step_by_step_equations(name):
         torch.testing.assert_close(grad[key].grad, param.grad, atol=1e-4, rtol=1e-4)
 
 
-def test_char_models_read_one_hot_and_word_lstm_its_layout():
-    assert tiny("char_lstm").embedding is None and tiny("char_lstm").rnn.input_size == VOCAB
+def test_input_layouts_embedding_one_hot_and_word_lstm():
+    assert tiny("char_lstm").embedding.embedding_dim == 64 == tiny("char_lstm").rnn.input_size
+    one_hot = tiny("char_gru", embed_dim=None)  # the course's input
+    assert one_hot.embedding is None and one_hot.rnn.input_size == VOCAB
+    assert one_hot(torch.randint(VOCAB, (2, 3)))[0].shape == (2, 3, VOCAB)
     model = tiny("word_lstm", embed_dim=8)
     children = [type(m).__name__ for m in model.children()]
     assert children == ["Embedding", "LSTM", "Dropout", "Linear"]  # the layout

@@ -240,7 +240,7 @@ def test_registered_models_walk_to_the_end_of_their_features(name):
         (nn.Conv2d(1, 1, 3), None, ClassicnetsError, "give input_size"),
         (nn.Conv2d(1, 1, 3), (1, 8), ShapeError, "three positive integers"),
         (nn.Conv2d(3, 1, 3), (1, 8, 8), ShapeError, "Conv2d cannot take a 1x8x8 input"),
-        ("lenet5", (1, 2, 2), ShapeError, "with kernel 5 and padding 0 gives an empty output"),
+        ("lenet5", (1, 2, 2), ShapeError, "at least 12x12 pixels, got 2x2"),
         ("lenet_5", None, ClassicnetsError, "Did you mean 'lenet5'"),
     ],
 )

@@ -4,6 +4,7 @@ trained in minutes."""
 from .data import ImageDataset, list_datasets, load_dataset
 from .errors import ClassicnetsError
 from .models import create_model, list_models, register_model
+from .summary import summary
 from .train import Callback, History, Model, load
 
 __version__ = "0.1.0"
@@ -21,4 +22,5 @@ __all__ = [
     "load",
     "load_dataset",
     "register_model",
+    "summary",
 ]

@@ -15,7 +15,7 @@ from .errors import ClassicnetsError
 
 # train flags that only language models take, and the image flags they do not
 TEXT_FLAGS = ("seq_len", "window", "hidden", "layers")
-IMAGE_FLAGS = ("image_size", "augment", "label", "label_smoothing", "channels_last")
+IMAGE_FLAGS = ("image_size", "augment", "label", "label_smoothing", "channels_last", "limit")
 # train flags shared with image runs that map onto TextConfig fields of the same name
 SHARED_FLAGS = (
     "model",
@@ -63,8 +63,9 @@ def is_text_training(args: argparse.Namespace) -> bool:
     from .text_experiment import read_text_config
 
     if args.resume:
-        return read_text_config(args.resume) is not None
-    if args.model is not None and "sequence" in model_info(args.model).tags:
+        if read_text_config(args.resume) is not None:
+            return True
+    elif args.model is not None and "sequence" in model_info(args.model).tags:
         return True
     given = [f for f in TEXT_FLAGS if getattr(args, f, None) is not None]
     if given:

@@ -14,7 +14,12 @@ from .errors import ClassicnetsError
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on a dataset (no arguments: lenet5 on digits)")
     p.add_argument("model", nargs="?", default=None, help="registered model (default lenet5)")
-    p.add_argument("--data", default=None, help="dataset name (default digits)")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="dataset name (default digits); for language models a corpus name or a UTF-8 text "
+        "file (default tinyshakespeare)",
+    )
     p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
@@ -48,6 +53,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
     p.add_argument("--out", default=None, help="run directory (default runs/MODEL-DATA-TIME)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a quick look: train on the first N training images, test on the first N test images",
+    )
     p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue an interrupted run")
     p.add_argument("--json", action="store_true", help="end with one JSON line of results")
     p.set_defaults(func=cmd_train)
@@ -97,6 +109,7 @@ _FIELDS = (
     "bf16",
     "compile",
     "out",
+    "limit",
 )
 
 
@@ -122,7 +135,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = TrainConfig(**given)
         console.print(
             f"training [bold]{config.model}[/] on [bold]{config.data}[/] "
-            f"for {config.epochs} epochs",
+            f"for {config.epochs} epoch{'s' if config.epochs != 1 else ''}",
             highlight=False,
         )
         result = train_run(
@@ -132,7 +145,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Console()
     out.print(
         f"test accuracy {result.test_accuracy:.4f}  (loss {result.test_loss:.4f}, "
-        f"{result.epochs} epochs, {result.seconds:.1f} s)",
+        f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}, {result.seconds:.1f} s)",
         highlight=False,
     )
     out.print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
+import torch
 from rich.console import Console
 from rich.table import Table
 
 from .cli_ops import parse_input_size
 from .errors import ClassicnetsError
-from .models import list_models, model_info
-from .summary import Summary, human, summary
+from .models import create_model, list_models, model_info
+from .summary import human, summary
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +55,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     rows = []
     for name in list_models():
         info = model_info(name)
-        stats = _native_summary(name)
+        params, macs = _native_counts(name)
         rows.append(
             {
                 "name": name,
@@ -62,34 +63,52 @@ def cmd_models(args: argparse.Namespace) -> int:
                 "year": info.year,
                 "paper": info.paper,
                 "input": list(info.input_size),
-                "params": stats.total_params if stats else None,
-                "macs": stats.total_macs if stats else None,
+                "params": params,
+                "macs": macs,
             }
         )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    table = Table(title="classicnets models (params and MACs at the native input size)")
-    for column in ("name", "family", "year", "input", "params", "MACs", "paper"):
-        table.add_column(column, justify="right" if column in ("params", "MACs") else "left")
-    for row in rows:
-        table.add_row(
+    cells = [
+        [
             row["name"],
             row["family"],
             str(row["year"] or ""),
             "x".join(map(str, row["input"])),
-            "?" if row["params"] is None else f"{row['params']:,}",
-            "?" if row["macs"] is None else human(row["macs"]),
+            f"{row['params']:,}",
+            "-" if row["macs"] is None else human(row["macs"]),
             row["paper"],
-        )
-    Console(highlight=False).print(table)
+        ]
+        for row in rows
+    ]
+    headers = ("name", "family", "year", "input", "params", "MACs", "paper")
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    console = Console(highlight=False)
+    # The paper gets what the other columns leave of the terminal (3 per column: padding and
+    # border), cut with an ellipsis; on a narrow terminal it is left out (--json has it).
+    widths[-1] = min(widths[-1], console.width - sum(w + 3 for w in widths[:-1]) - 4)
+    shown = len(headers) if widths[-1] >= 20 else len(headers) - 1
+    table = Table(title="classicnets models (params and MACs at the native input size)")
+    for header, width in zip(headers[:shown], widths, strict=False):
+        justify = "right" if header in ("params", "MACs") else "left"
+        table.add_column(header, justify=justify, no_wrap=True, min_width=width, max_width=width)
+    for row_cells in cells:
+        paper = row_cells[-1]
+        if len(paper) > widths[-1]:
+            row_cells[-1] = paper[: widths[-1] - 1] + "…"
+        table.add_row(*row_cells[:shown])
+    console.print(table)
     return 0
 
 
-def _native_summary(name: str) -> Summary | None:
-    # Built and run on the meta device, so even VGG-19 costs milliseconds. A model that cannot
-    # run on an image of its registered input size (a sequence model) gets no numbers.
+def _native_counts(name: str) -> tuple[int, int | None]:
+    """Parameters and MACs with the model's defaults, on the meta device (so even VGG-19 costs
+    milliseconds). A model that does not take an image, like a language model, has no MACs."""
     try:
-        return summary(name, depth=1)
-    except (ClassicnetsError, RuntimeError, TypeError, ValueError):
-        return None
+        result = summary(name, depth=1)
+        return result.total_params, result.total_macs
+    except ClassicnetsError:
+        with torch.device("meta"):
+            model = create_model(name)
+        return sum(p.numel() for p in model.parameters()), None

@@ -22,6 +22,7 @@ from .data import ImageDataset, dataset_info, load_dataset
 from .data.augment import Augment
 from .errors import ClassicnetsError, ShapeError, TrainingDivergedError
 from .models import create_model, model_info
+from .models._recipes import recipe_for
 from .train import CSVLogger, Model, ModelCheckpoint, ProgressBar, load
 
 DEFAULT_LR = {
@@ -46,8 +47,8 @@ class TrainConfig:
     data_dir: str | None = None
     epochs: int = 10
     batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float | None = None  # None: DEFAULT_LR[optimizer]
+    optimizer: str | None = None  # None: the model's recipe (models/_recipes.py)
+    lr: float | None = None  # None: the recipe's, or DEFAULT_LR[optimizer] for another optimizer
     weight_decay: float = 0.0
     schedule: str = "constant"
     warmup_epochs: float = 0.0
@@ -61,11 +62,24 @@ class TrainConfig:
     bf16: bool = False
     compile: bool = False
     out: str | None = None
+    limit: int | None = None  # train and test on the first N examples of each split only
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def optimizer_name(self) -> str:
+        """The optimizer the run uses: the user's, else the model's recipe's."""
+        return self.optimizer or recipe_for(self.model).optimizer
+
+    @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else DEFAULT_LR.get(self.optimizer, 1e-3)
+        """The user's rate, else the recipe's when its optimizer is used, else the optimizer's
+        general default."""
+        if self.lr is not None:
+            return self.lr
+        recipe = recipe_for(self.model)
+        if self.optimizer_name == recipe.optimizer:
+            return recipe.lr
+        return DEFAULT_LR.get(self.optimizer_name, 1e-3)
 
 
 @dataclass(frozen=True)
@@ -126,16 +140,25 @@ def _prepare_run_dir(path: Path) -> Path:
 def build_for_data(
     name: str, train: ImageDataset, image_size: int | None, model_kwargs: dict[str, Any]
 ) -> tuple[torch.nn.Module, int, list[str]]:
-    """Build model ``name`` for the dataset's channels and classes. Without an explicit
-    ``image_size``, use the data's size, or upsample to the model's native size when the
-    architecture cannot take the data's size. Returns (module, image size, notes)."""
+    """Build model ``name`` for the dataset's channels and classes.
+
+    Without an explicit ``image_size`` the data's own size is used; when the architecture
+    cannot take it, the data is upsampled: to the paper's size when that is small (LeNet's 28),
+    else to the smallest multiple of 32 the model takes (AlexNet: 96 rather than 224, which
+    would make a CPU epoch dozens of times slower; ``--image-size 224`` gives the paper's).
+
+    Returns:
+        (module, image size, notes for the user).
+    """
     channels, side = train.image_shape[0], train.image_shape[1]
     kwargs = dict(num_classes=train.num_classes, in_channels=channels, **model_kwargs)
     notes: list[str] = []
     sizes = [image_size] if image_size else [side]
-    native = model_info(name).input_size[-1]
-    if not image_size and native != side:
-        sizes.append(native)
+    info = model_info(name)
+    native = info.input_size[-1]
+    fallback = native if native <= 64 else max(32, -(-info.min_image_size // 32) * 32)
+    if not image_size and fallback != side:
+        sizes.append(fallback)
     for i, size in enumerate(sizes):
         try:
             module = create_model(name, image_size=size, **kwargs)
@@ -143,9 +166,16 @@ def build_for_data(
             if i + 1 < len(sizes):
                 notes.append(
                     f"{name} cannot take {side}x{side} inputs, so {train.name} is upsampled to "
-                    f"{sizes[i + 1]}x{sizes[i + 1]} (choose with --image-size)."
+                    f"{sizes[i + 1]}x{sizes[i + 1]} (the paper uses {native}; choose with "
+                    f"--image-size)."
                 )
                 continue
+            if size < info.min_image_size:
+                raise ClassicnetsError(
+                    f"Model '{name}' takes images of at least {info.min_image_size}x"
+                    f"{info.min_image_size} pixels, got {size}x{size}; pass --image-size "
+                    f"{info.min_image_size} or larger (its paper uses {native})."
+                ) from None
             raise ClassicnetsError(
                 f"Model '{name}' cannot take {channels}x{size}x{size} inputs ({err}); try "
                 f"--image-size {native}."
@@ -172,13 +202,26 @@ def _write_curves(run_dir: Path, title: str) -> None:
 def load_data(
     config: TrainConfig, image_size: int | None = None
 ) -> tuple[ImageDataset, ImageDataset]:
-    dataset_info(config.data)  # unknown names fail before anything else
+    """The training and test splits of ``config.data``, cut to the first ``config.limit``
+    examples each, and resized to ``image_size`` when given."""
+    info = dataset_info(config.data)  # unknown names fail before anything else
     if config.augment:
         Augment.parse(config.augment)  # a bad spec fails before any data is read
+    if config.limit is not None and config.limit < 1:
+        raise ClassicnetsError(
+            f"--limit must be a positive number of examples, got {config.limit}."
+        )
     options = {"label": config.label} if config.label else {}
-    train = load_dataset(config.data, "train", config.data_dir, image_size=image_size, **options)
-    test = load_dataset(config.data, "test", config.data_dir, image_size=image_size, **options)
-    return train, test
+    # Cut before resizing, so a quick look at a few examples never resizes the whole set;
+    # only loaders that decode at a size (image folders) need the size up front.
+    at_load = image_size if "image_size" in info.options else None
+    splits = []
+    for split in ("train", "test"):
+        data = load_dataset(config.data, split, config.data_dir, image_size=at_load, **options)
+        if config.limit is not None:
+            data = data.subset(slice(0, config.limit))
+        splits.append(data.resized(image_size) if image_size else data)
+    return splits[0], splits[1]
 
 
 def train_run(
@@ -196,6 +239,8 @@ def train_run(
             as soon as it is known.
     """
     began = time.perf_counter()
+    # The recipe also checks the model's name before any data is read.
+    optimizer, lr = config.optimizer_name, config.learning_rate
     torch.manual_seed(config.seed)
     train, test = load_data(config, config.image_size)
     module, image_size, notes = build_for_data(
@@ -210,8 +255,8 @@ def train_run(
     model = Model(module, device=config.device)
     steps_per_epoch = -(-len(train) // config.batch_size)
     model.compile(
-        optimizer=config.optimizer,
-        lr=config.learning_rate,
+        optimizer=optimizer,
+        lr=lr,
         weight_decay=config.weight_decay,
         label_smoothing=config.label_smoothing,
         schedule=config.schedule,
@@ -221,6 +266,7 @@ def train_run(
         compile=config.compile,
     )
     saved = {**dataclasses.asdict(config), "image_size": image_size, "out": str(run_dir)}
+    saved.update(optimizer=optimizer, lr=lr)  # what the recipe chose, so a resume keeps it
     (run_dir / "config.json").write_text(json.dumps(saved, indent=2) + "\n")
     model.input_shape = train.image_shape
     _write_summary(model, run_dir / "summary.txt", train.image_shape)

@@ -12,6 +12,7 @@ allocating or computing anything: the summary of VGG-16 at 224 px takes millisec
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -147,11 +148,11 @@ def layer_macs(module: nn.Module, inputs: tuple, output) -> int:
     Returns:
         MACs summed over the whole batch.
     """
-    if isinstance(module, nn.modules.conv._ConvTransposeNd):
-        kernel = int(torch.tensor(module.kernel_size).prod())
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):  # each input spreads a kernel
+        kernel = math.prod(module.kernel_size)
         return inputs[0].numel() * module.out_channels // module.groups * kernel
     if isinstance(module, nn.modules.conv._ConvNd):
-        kernel = int(torch.tensor(module.kernel_size).prod())
+        kernel = math.prod(module.kernel_size)
         return output.numel() * module.in_channels // module.groups * kernel
     if isinstance(module, nn.Linear):
         return output.numel() * module.in_features
@@ -171,9 +172,10 @@ def summary(
             parameters are; it is put in eval mode for the pass and restored after).
         input_size: ``(C, H, W)`` of one image; a named model's native size by default, and a
             named model is built for the size given (``in_channels=C``, ``image_size=H``).
-        depth: how deep the rows go: 1 lists the model's children, 2 their children, ...;
-            ``None`` lists every leaf layer. A row at the cut stands for its whole subtree, so
-            the rows' parameters and MACs add up to the totals.
+        depth: how deep the rows go, in nested calls: 1 lists the modules the model calls,
+            2 the modules those call, ...; ``None`` lists every leaf layer. A row at the cut
+            stands for everything it calls, so the rows' parameters and MACs add up to the
+            totals; modules the forward skips get a row without output shape.
         **model_kwargs: passed to :func:`~classicnets.create_model` for a named model, e.g.
             ``num_classes``.
 
@@ -214,47 +216,51 @@ def _checked_size(input_size: Sequence[int]) -> tuple[int, int, int]:
     return size  # type: ignore[return-value]
 
 
-def _frontier(model: nn.Module, depth: int | None) -> dict[nn.Module, str]:
-    """The modules that get rows: leaves, or the modules at ``depth`` and leaves above it."""
-    rows: dict[nn.Module, str] = {}
-    for name, module in model.named_modules():
-        if not name:
-            continue
-        level, leaf = name.count(".") + 1, next(module.children(), None) is None
-        if (leaf and (depth is None or level <= depth)) or level == depth:
-            rows[module] = name
-    return rows or {model: type(model).__name__}  # a model that is a single layer
+class _Call:
+    """One module call in progress: how deep it is and where the MAC count stood when it
+    began."""
+
+    def __init__(self, level: int, start: int) -> None:
+        self.level, self.start, self.has_children = level, start, False
 
 
 def _run(model: nn.Module, name: str, size: tuple[int, int, int], depth: int | None) -> Summary:
-    frontier = _frontier(model, depth)
+    # Rows follow the calls, not the attribute tree: a call nested `depth` calls deep is a row,
+    # and so is a shallower call that calls no other module (a leaf). Containers that are
+    # never called themselves, like nn.ModuleDict, thus cost no level.
+    names = {module: n or type(model).__name__ for n, module in model.named_modules()}
     tensor = next(model.parameters(), None)
     device = tensor.device if tensor is not None else torch.device("cpu")
     counted: set[int] = set()  # ids of parameters already given to a row
     total = [0]  # MACs so far in this pass
-    starts: dict[nn.Module, list[int]] = {}
+    stack: list[_Call] = []
+    called: set[nn.Module] = set()
     rows: list[LayerRow] = []
 
-    def make_row(module: nn.Module, shape: tuple | None, macs: int) -> LayerRow:
-        fresh = [p for p in module.parameters() if id(p) not in counted]
+    def make_row(module: nn.Module, shape: tuple | None, macs: int, recurse: bool = True):
+        fresh = [p for p in module.parameters(recurse=recurse) if id(p) not in counted]
         counted.update(id(p) for p in fresh)
         params = sum(p.numel() for p in fresh)
-        return LayerRow(frontier[module], type(module).__name__, shape, params, macs)
+        rows.append(LayerRow(names[module], type(module).__name__, shape, params, macs))
 
     def pre_hook(module: nn.Module, inputs: tuple) -> None:
-        starts.setdefault(module, []).append(total[0])
+        if stack:
+            stack[-1].has_children = True
+        stack.append(_Call(len(stack), total[0]))
+        called.add(module)
 
     def hook(module: nn.Module, inputs: tuple, output) -> None:
         total[0] += layer_macs(module, inputs, output)
-        if module in frontier:  # its MACs: everything counted since it was entered
-            macs = total[0] - starts[module].pop()
-            rows.append(make_row(module, _output_shape(output), macs))
+        call = stack.pop()
+        at_cut = depth is not None and call.level == depth
+        leaf_above_cut = not call.has_children and (depth is None or call.level <= depth)
+        if at_cut or leaf_above_cut:  # the root is level 0 and a row only as a lone layer
+            make_row(module, _output_shape(output), total[0] - call.start)
 
     handles = []
     for module in model.modules():
-        if module in frontier or _counts_macs(module):
-            handles.append(module.register_forward_pre_hook(pre_hook))
-            handles.append(module.register_forward_hook(hook))
+        handles.append(module.register_forward_pre_hook(pre_hook))
+        handles.append(module.register_forward_hook(hook))
     was_training = model.training
     model.eval()
     try:
@@ -269,10 +275,16 @@ def _run(model: nn.Module, name: str, size: tuple[int, int, int], depth: int | N
         model.train(was_training)
         for handle in handles:
             handle.remove()
-    for module in frontier:  # never called, e.g. auxiliary classifiers in eval mode
-        if module not in starts and any(id(p) not in counted for p in module.parameters()):
-            rows.append(make_row(module, None, 0))
-    params = {id(p): p for p in model.parameters()}.values()
+    # Parameters no row holds yet: those of modules the forward skipped (GoogLeNet's auxiliary
+    # classifiers in eval mode), then any held directly by a called container.
+    for module in model.modules():
+        if module not in called and not isinstance(module, nn.ModuleDict | nn.ModuleList):
+            if any(id(p) not in counted for p in module.parameters()):
+                make_row(module, None, 0)
+    for module in model.modules():
+        if any(id(p) not in counted for p in module.parameters(recurse=False)):
+            make_row(module, None, 0, recurse=False)
+    params = list(model.parameters())
     return Summary(
         model=name,
         input_size=size,
@@ -281,7 +293,3 @@ def _run(model: nn.Module, name: str, size: tuple[int, int, int], depth: int | N
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
         total_macs=total[0],
     )
-
-
-def _counts_macs(module: nn.Module) -> bool:
-    return isinstance(module, nn.modules.conv._ConvNd | nn.Linear)

@@ -15,13 +15,15 @@ import hashlib
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from .dataset import ImageDataset
 from .download import cache_dir
 
 # Bump when a loader changes what it stores, so old entries are rebuilt rather than misread.
@@ -70,6 +72,21 @@ class CacheEntry:
         if key not in self._arrays:
             self._arrays[key] = np.load(self.folder / self.files[key], allow_pickle=False)
         return self._arrays[key]
+
+    def dataset(
+        self, name: str, split: str, *, labels: str = "labels", classes: Sequence[str] | None = None
+    ) -> ImageDataset:
+        """The :class:`ImageDataset` of ``split`` from the arrays ``{split}_images`` and
+        ``{split}_{labels}`` and the info's ``classes`` (unless given), ``mean`` and ``std``."""
+        return ImageDataset(
+            name=name,
+            split=split,
+            images=torch.from_numpy(self[f"{split}_images"]),
+            labels=torch.from_numpy(self[f"{split}_{labels}"].astype(np.int64, copy=False)),
+            classes=tuple(self.info["classes"] if classes is None else classes),
+            mean=tuple(self.info["mean"]),
+            std=tuple(self.info["std"]),
+        )
 
 
 def cached(

@@ -8,32 +8,29 @@ Both come in two forms, each as a tar archive (any compression ``tarfile`` knows
   CIFAR-10 has one label byte and batches ``data_batch_1..5.bin``, ``test_batch.bin``; CIFAR-100
   has two (coarse, fine) in ``train.bin``, ``test.bin``. Class names are text files, one a line.
 - python: pickled dicts (``data``: uint8 (N, 3072) in the same order, ``labels`` or
-  ``fine_labels``/``coarse_labels``). Pickles can run code, so they are read with an unpickler
-  that admits only numpy's array reconstruction and refuses anything else.
+  ``fine_labels``/``coarse_labels``). Pickles can run code, so they are read with
+  :func:`.safe_pickle.unpickle`, which admits numpy arrays and refuses anything else.
 
 Decoded arrays are cached (see :mod:`.cache`); missing files are downloaded in binary form.
 """
 
 from __future__ import annotations
 
-import codecs
-import io
 import lzma
 import os
-import pickle
 import tarfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..errors import ClassicnetsError, CorruptFileError, DatasetNotFoundError
 from ._registry import register_dataset
 from .cache import cached, channel_stats
 from .dataset import ImageDataset
 from .download import RemoteFile, cache_dir, candidate_dirs, fetch
+from .safe_pickle import unpickle
 
 PIXELS = 3 * 32 * 32  # bytes of one image in both forms
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".tar")
@@ -104,64 +101,6 @@ CIFAR100 = CifarLayout(
         (_URL + "cifar-100-binary.tar.gz",),
     ),
 )
-
-
-# ------------------------------------------------------------------ the restricted unpickler
-class RefusedPickleError(pickle.UnpicklingError):
-    """A pickle asked for a global outside the admitted few."""
-
-
-# What numpy arrays pickled by Python 2 or 3 need, and nothing else: the reconstructors (under
-# their numpy 1 and numpy 2 module names; protocol 5 uses _frombuffer), ndarray and dtype,
-# scalars, and the codec that Python 3's protocol 2 uses for bytes. Taken from numpy itself
-# rather than imported by the names a file gives, so a pickle cannot pick the module.
-_RECONSTRUCT = np.zeros(0).__reduce__()[0]
-_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
-_SCALAR = np.float64(0).__reduce__()[0]
-_ADMITTED = {
-    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy.core.multiarray", "scalar"): _SCALAR,
-    ("numpy._core.multiarray", "scalar"): _SCALAR,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("_codecs", "encode"): codecs.encode,
-}
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles plain containers and numpy arrays; any other global raises
-    :class:`RefusedPickleError` before it is looked up, let alone called."""
-
-    def find_class(self, module: str, name: str):
-        try:
-            return _ADMITTED[(module, name)]
-        except KeyError:
-            raise RefusedPickleError(f"{module}.{name}") from None
-
-
-def unpickle(raw: bytes, source: str) -> object:
-    """Read a CIFAR python-form file with :class:`RestrictedUnpickler`.
-
-    Raises:
-        CorruptFileError: the file refers to anything but numpy arrays (it could run code), or
-            is not a readable pickle.
-    """
-    try:
-        # latin1 is how Python 3 reads Python 2's byte strings, the arrays' data included.
-        return RestrictedUnpickler(io.BytesIO(raw), encoding="latin1").load()
-    except RefusedPickleError as err:
-        raise CorruptFileError(
-            f"{source} asks to call {err} while unpickling, which a CIFAR file never does; "
-            f"refusing to load it (use the official archive)."
-        ) from None
-    except Exception as err:  # a damaged pickle raises almost any exception type
-        raise CorruptFileError(
-            f"{source} is not a readable CIFAR pickle ({type(err).__name__}: {err}); delete it "
-            f"and download it again."
-        ) from None
 
 
 # ----------------------------------------------------------------------------- finding files
@@ -372,15 +311,7 @@ def load_cifar(layout: CifarLayout, split: str, root=None, label: str = "fine") 
         return arrays, {"classes": classes, "mean": mean, "std": std}
 
     entry = cached(layout.name, [path], {"form": form}, build)
-    return ImageDataset(
-        name=layout.name,
-        split=split,
-        images=torch.from_numpy(entry[f"{split}_images"]),
-        labels=torch.from_numpy(entry[f"{split}_{label}"].astype(np.int64, copy=False)),
-        classes=tuple(entry.info["classes"][label]),
-        mean=tuple(entry.info["mean"]),
-        std=tuple(entry.info["std"]),
-    )
+    return entry.dataset(layout.name, split, labels=label, classes=entry.info["classes"][label])
 
 
 @register_dataset(

@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..errors import ClassicnetsError, CorruptFileError
 from ._registry import register_dataset
@@ -198,12 +197,4 @@ def load_image_folder(split: str, root=None, image_size: int | None = None) -> I
         return arrays, {"classes": classes, "mean": mean, "std": std}
 
     entry = cached("imagefolder", [root], {"size": size}, build)
-    return ImageDataset(
-        name="imagefolder",
-        split=split,
-        images=torch.from_numpy(entry[f"{split}_images"]),
-        labels=torch.from_numpy(entry[f"{split}_labels"]),
-        classes=tuple(entry.info["classes"]),
-        mean=tuple(entry.info["mean"]),
-        std=tuple(entry.info["std"]),
-    )
+    return entry.dataset("imagefolder", split)

@@ -28,11 +28,11 @@ CORPORA: dict[str, tuple[str, str]] = {
 }
 LEVELS = ("char", "word")
 UNKNOWN = "<unk>"
-# Words (with inner apostrophes: don't, o'er), single punctuation marks and line breaks; other
-# white space only separates tokens.
-_WORD_PATTERN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
-_NO_SPACE_BEFORE = set(".,;:!?)]}'\n")
-_NO_SPACE_AFTER = set("([{\n")
+# Words (with inner apostrophes, straight or curly: don't, Alice’s), single punctuation marks and
+# line breaks; other white space only separates tokens.
+_WORD_PATTERN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]|\n")
+_NO_SPACE_BEFORE = set(".,;:!?)]}'\u2019\u201d\n")  # closing marks
+_NO_SPACE_AFTER = set("([{\u2018\u201c\n")  # opening marks
 
 
 def corpus_path(source: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:

@@ -20,7 +20,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..errors import CorruptFileError, DatasetNotFoundError
 from ._registry import register_dataset
@@ -182,7 +181,7 @@ def read_tree(tree: Tree) -> tuple[dict[str, np.ndarray], list[str]]:
     image_shape=(3, SIZE, SIZE),
     num_classes=200,
     files=(REMOTE.filename,),
-    locate=lambda root: (find_tree(root) or (None,))[0],
+    locate=lambda root: found[0] if (found := find_tree(root)) else None,
 )
 def load_tinyimagenet(split: str, root=None) -> ImageDataset:
     """One split (``test`` = the labelled val set) of TinyImageNet, decoded once, then cached."""
@@ -198,12 +197,4 @@ def load_tinyimagenet(split: str, root=None) -> ImageDataset:
         return arrays, {"classes": classes, "mean": mean, "std": std}
 
     entry = cached(NAME, [path], {"size": SIZE}, build)
-    return ImageDataset(
-        name=NAME,
-        split=split,
-        images=torch.from_numpy(entry[f"{split}_images"]),
-        labels=torch.from_numpy(entry[f"{split}_labels"]),
-        classes=tuple(entry.info["classes"]),
-        mean=tuple(entry.info["mean"]),
-        std=tuple(entry.info["std"]),
-    )
+    return entry.dataset(NAME, split)

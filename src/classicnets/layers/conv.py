@@ -109,9 +109,7 @@ class Concat(nn.Module):
         return torch.cat([branch(x) for branch in self.branches.values()], dim=1)
 
 
-def conv_chain(
-    in_channels: int, *specs: tuple, conv_block: ConvBlock = ConvBNAct
-) -> nn.Sequential:
+def conv_chain(in_channels: int, *specs: tuple, conv_block: ConvBlock = ConvBNAct) -> nn.Sequential:
     """Convolutions one after another, written as the rows of a paper's figure.
 
     Args:
@@ -207,7 +205,9 @@ class BasicBlock(nn.Module):
     ) -> None:
         super().__init__()
         out = width * self.expansion
-        self.conv1 = ConvBNAct(in_channels, width, 3, stride, norm_layer=norm_layer, act_layer=act_layer)
+        self.conv1 = ConvBNAct(
+            in_channels, width, 3, stride, norm_layer=norm_layer, act_layer=act_layer
+        )
         self.conv2 = ConvBNAct(width, out, 3, norm_layer=norm_layer, act_layer=None)
         self.shortcut = _shortcut(in_channels, out, stride, norm_layer)
         self.act = act_layer()

@@ -138,10 +138,10 @@ def alexnet_original(
     )
 
 
-@register_model(
-    "alexnet", family="AlexNet", year=2012, paper=_ALEXNET_PAPER, min_image_size=65
-)
-def alexnet(*, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224) -> ImageClassifier:
+@register_model("alexnet", family="AlexNet", year=2012, paper=_ALEXNET_PAPER, min_image_size=65)
+def alexnet(
+    *, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224
+) -> ImageClassifier:
     """AlexNet in one tower (96, 256, 384, 384, 256 channels, no LRN, 224x224 input):
     50,844,008 parameters at 1,000 classes. Needs images of 65 px or more."""
     return make_alexnet(
@@ -150,10 +150,15 @@ def alexnet(*, num_classes: int = 1000, in_channels: int = 3, image_size: int = 
 
 
 @register_model("zfnet", family="AlexNet", year=2013, paper=_ZFNET_PAPER, min_image_size=47)
-def zfnet(*, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224) -> ImageClassifier:
+def zfnet(
+    *, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224
+) -> ImageClassifier:
     """ZFNet: AlexNet with a 7x7/2 first and a 5x5/2 second convolution, in one tower.
     Needs images of 47 px or more."""
     return make_alexnet(
-        ZFNET, num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+        ZFNET,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        image_size=image_size,
         ceil_mode=True,
     )

@@ -57,7 +57,9 @@ def make_densenet(
         The network.
     """
     if image_size < SMALL_INPUT:
-        stem = nn.Sequential(OrderedDict(conv=nn.Conv2d(in_channels, stem_width, 3, 1, 1, bias=False)))
+        stem = nn.Sequential(
+            OrderedDict(conv=nn.Conv2d(in_channels, stem_width, 3, 1, 1, bias=False))
+        )
     else:
         stem = nn.Sequential(
             OrderedDict(

@@ -110,7 +110,9 @@ def inception_c(c: int = 1536) -> Concat:
         {
             "b1x1": _chain(c, (256, 1)),
             "b3x3": nn.Sequential(_conv(c, 384, 1), _fork(384, 256)),
-            "b3x3dbl": nn.Sequential(_chain(c, (384, 1), (448, (3, 1)), (512, (1, 3))), _fork(512, 256)),
+            "b3x3dbl": nn.Sequential(
+                _chain(c, (384, 1), (448, (3, 1)), (512, (1, 3))), _fork(512, 256)
+            ),
             "pool": _pool_proj(c, 256),
         }
     )

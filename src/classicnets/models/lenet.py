@@ -43,7 +43,13 @@ def _lenet(
 
 
 @register_model(
-    "lenet5", family="LeNet", year=1998, paper=_PAPER, input_size=(1, 28, 28), num_classes=10
+    "lenet5",
+    family="LeNet",
+    year=1998,
+    paper=_PAPER,
+    input_size=(1, 28, 28),
+    num_classes=10,
+    min_image_size=12,  # 12 -> C1 12 -> S2 6 -> C3 2 -> S4 1
 )
 def lenet5(*, num_classes: int = 10, in_channels: int = 1, image_size: int = 28) -> ImageClassifier:
     """LeNet-5 as in course notes: sigmoid activations and average pooling (61,706 parameters
@@ -52,7 +58,13 @@ def lenet5(*, num_classes: int = 10, in_channels: int = 1, image_size: int = 28)
 
 
 @register_model(
-    "lenet5_relu", family="LeNet", year=1998, paper=_PAPER, input_size=(1, 28, 28), num_classes=10
+    "lenet5_relu",
+    family="LeNet",
+    year=1998,
+    paper=_PAPER,
+    input_size=(1, 28, 28),
+    num_classes=10,
+    min_image_size=12,
 )
 def lenet5_relu(
     *, num_classes: int = 10, in_channels: int = 1, image_size: int = 28

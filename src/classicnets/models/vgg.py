@@ -19,8 +19,7 @@ from ._base import ImageClassifier
 from ._registry import register_model
 
 _PAPER = (
-    "Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, "
-    "2014"
+    "Simonyan & Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, 2014"
 )
 
 # Table 1 of the paper: an int is a 3x3 convolution of that width ("conv3-64"), (256, 1) a 1x1
@@ -30,16 +29,67 @@ CONFIGS: dict[str, list] = {
     "A-LRN": [64, "LRN", "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "C": [
-        64, 64, "M", 128, 128, "M", 256, 256, (256, 1), "M",
-        512, 512, (512, 1), "M", 512, 512, (512, 1), "M",
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        (256, 1),
+        "M",
+        512,
+        512,
+        (512, 1),
+        "M",
+        512,
+        512,
+        (512, 1),
+        "M",
     ],  # fmt: skip
     "D": [
-        64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
-        512, 512, 512, "M", 512, 512, 512, "M",
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
     ],  # fmt: skip
     "E": [
-        64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
-        512, 512, 512, 512, "M", 512, 512, 512, 512, "M",
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
     ],  # fmt: skip
 }
 

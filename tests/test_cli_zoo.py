@@ -1,0 +1,66 @@
+"""The ``summary`` and ``models`` commands, through ``classicnets.cli.main``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from classicnets.cli import main
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "Traceback" not in err
+    return " ".join(err.split())
+
+
+def test_summary_table(capsys):
+    assert main(["summary", "resnet18", "--depth", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "features" in out and "11,689,512" in out
+    assert "1,814,073,344" in out and "FLOPs" in out
+
+
+def test_summary_json_at_a_small_input(capsys):
+    args = ["summary", "vgg11", "--input", "1x32x32", "--num-classes", "10", "--json"]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["model"] == "vgg11" and data["input"] == [1, 32, 32]
+    assert data["layers"][-1] == {
+        "name": "head.fc8", "type": "Linear", "output_shape": [10], "params": 40_970, "macs": 40_960
+    }  # fmt: skip
+    assert sum(layer["params"] for layer in data["layers"]) == data["total_params"]
+
+
+def test_models_lists_every_model_with_params_and_macs(capsys):
+    assert main(["models", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["resnet50"]["params"] == 25_557_032
+    assert rows["resnet50"]["macs"] == pytest.approx(4.09e9, rel=0.01)
+    assert rows["vgg16"]["year"] == 2014 and rows["vgg16"]["family"] == "VGG"
+    assert rows["lenet5"]["input"] == [1, 28, 28]
+
+
+def test_unknown_model_suggests_the_closest(capsys):
+    assert main(["summary", "resnet19"]) == 2
+    assert "Did you mean 'resnet18'?" in _error(capsys)
+
+
+def test_input_too_small_says_the_smallest_size(capsys):
+    assert main(["summary", "alexnet", "--input", "3x32x32"]) == 2
+    assert "at least 65x65 pixels, got 32x32" in _error(capsys)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--num-classes", "0"], "--num-classes must be a positive integer, got 0."),
+        (["--depth", "0"], "--depth must be a positive integer, got 0."),
+        (["--input", "224x224"], "is not CxHxW"),
+        (["--input", "3x224x200"], "square images"),
+    ],
+)
+def test_bad_flags_are_one_sentence(capsys, args, message):
+    assert main(["summary", "resnet18", *args]) == 2
+    assert message in _error(capsys)

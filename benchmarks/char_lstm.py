@@ -47,12 +47,16 @@ SETUPS = {
         "seq_len": 64,
         "batch_size": 32,
         "lr": 3e-3,
+        "schedule": "constant",
+        "epochs": 100,  # until the target or the budget
     },
     "char_transformer": {
         "model": {"hidden": 192, "layers": 4, "heads": 4, "context": 128},
         "seq_len": 128,
         "batch_size": 32,
         "lr": 2e-3,
+        "schedule": "cosine",  # to zero over 5 epochs, 5 M characters
+        "epochs": 5,
     },
 }
 
@@ -71,20 +75,32 @@ class Probe(Callback):
         self.began = time.perf_counter()
         self.paused = 0.0
         self.next_probe = self.every
+        self.last_loss = float("nan")
 
     def training_seconds(self) -> float:
         return time.perf_counter() - self.began - self.paused
 
     def on_train_batch_end(self, step, logs) -> None:
+        self.last_loss = float(logs["loss"])
         seconds = self.training_seconds()
-        if seconds < self.next_probe and seconds < self.budget:
-            return
+        if seconds >= self.next_probe or seconds >= self.budget:
+            self.score(seconds)
+
+    def on_train_end(self, logs) -> None:
+        # fit ran out of epochs between two probes: score where it ended
+        if not self.curve or self.curve[-1]["tokens"] != self.tokens():
+            self.score(self.training_seconds())
+
+    def tokens(self) -> int:
+        return self.model.global_step * self.tokens_per_step
+
+    def score(self, seconds: float) -> None:
         started = time.perf_counter()
         val = self.model.evaluate(self.val)
         point = {
             "seconds": round(seconds, 2),
-            "tokens": self.model.global_step * self.tokens_per_step,
-            "train_loss": round(float(logs["loss"]), 4),
+            "tokens": self.tokens(),
+            "train_loss": round(self.last_loss, 4),
             "val_loss": round(val["loss"], 4),
         }
         self.curve.append(point)
@@ -105,12 +121,16 @@ def time_to_target(name: str, corpus, args) -> dict:
     model = SequenceModel(
         module, vocabulary=corpus.vocabulary, seq_len=setup["seq_len"], device="cpu"
     )
-    model.compile(optimizer="adam", lr=setup["lr"], grad_clip=1.0, bf16=args.bf16)
+    model.compile(
+        optimizer="adam", lr=setup["lr"], schedule=setup["schedule"], grad_clip=1.0, bf16=args.bf16
+    )
     probe = Probe(
         corpus.val, args.probe, args.target, args.budget, setup["batch_size"] * setup["seq_len"]
     )
     began = time.perf_counter()
-    model.fit(corpus.train, epochs=1000, batch_size=setup["batch_size"], callbacks=[probe])
+    model.fit(
+        corpus.train, epochs=setup["epochs"], batch_size=setup["batch_size"], callbacks=[probe]
+    )
     wall = time.perf_counter() - began
     sample = "".join(model.generate("\n", args.sample_chars, temperature=0.8, seed=args.seed))
     (RESULTS / f"{name}_sample.txt").write_text(sample + "\n")

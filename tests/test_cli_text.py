@@ -147,12 +147,19 @@ def test_train_on_a_file_that_is_not_text(tmp_path, capsys, content, message):
             ["train", "char_transformer", "--window", "0", "--data", "PLAY"],
             "window must be a positive integer, got 0",
         ),
+        (
+            ["train", "char_transformer", "--seq-len", "-5", "--data", "PLAY"],
+            "seq_len must be a positive integer, got -5",
+        ),
+        (["train", "char_lstm", "--batch-size", "0", "--data", "PLAY"], "batch size must be"),
+        (["train", "char_gru", "--batch-size", "5000", "--data", "PLAY"], "too few for 5000"),
     ],
 )
 def test_train_bad_flags(corpus, tmp_path, capsys, args, message):
     args = [str(corpus) if a == "PLAY" else a for a in args]
     assert main([*args, "--out", str(tmp_path / "run")]) == 2
     assert message in one_error(capsys)
+    assert not (tmp_path / "run").exists()
 
 
 def test_generate_needs_a_language_model(tmp_path, capsys):

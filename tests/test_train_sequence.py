@@ -148,3 +148,23 @@ def test_transformer_context_limits():
 def test_too_little_text_for_the_batch():
     with pytest.raises(ClassicnetsError, match="too few for 64 parallel streams"):
         make().fit(ids(1)[:40], epochs=1, batch_size=64)
+
+
+def test_evaluation_gives_every_token_its_context():
+    import torch.nn.functional as F
+
+    text = ids(1)[:15]  # 14 (token, next token) pairs: one stream
+    lstm = make("char_lstm", seq_len=8)  # two pieces, the state carried from one to the next
+    with torch.no_grad():
+        logits, _ = lstm.module.eval()(text[None, :-1])  # the whole text at once
+    expected = F.cross_entropy(logits[0], text[1:])
+    assert lstm.evaluate(text)["loss"] == pytest.approx(float(expected), rel=1e-5)
+    gpt = make("char_transformer", heads=2, layers=1, context=8).module.eval()
+    model = SequenceModel(gpt, vocabulary=Vocabulary.from_text(TEXT), device="cpu").compile()
+    x, y = text[:-1], text[1:]
+    # windows of 8 overlapping by half; each scores the tokens no window has scored yet
+    with torch.no_grad():
+        pieces = [gpt(x[None, 0:8])[0], gpt(x[None, 4:12])[0][:, 4:], gpt(x[None, 8:14])[0][:, 4:]]
+    logits = torch.cat(pieces, dim=1)
+    expected = F.cross_entropy(logits[0], y)
+    assert model.evaluate(text)["loss"] == pytest.approx(float(expected), rel=1e-5)

@@ -115,8 +115,9 @@ def build_language_model(config: TextConfig, vocab_size: int) -> torch.nn.Module
         if getattr(config, name) is not None:
             kwargs[name] = getattr(config, name)
     takes = inspect.signature(model_info(config.model).builder).parameters
-    if "context" in takes:
-        kwargs["context"] = config.window or config.seq_len
+    length = config.window if config.window is not None else config.seq_len
+    if "context" in takes and length >= 1:  # SequenceModel explains a length below 1
+        kwargs["context"] = length
     return create_model(config.model, **{**kwargs, **config.model_kwargs})
 
 
@@ -149,6 +150,8 @@ def train_text_run(
         window=config.window,
         device=config.device,
     )
+    examples = len(corpus.train) - (config.window or 1)  # (input, next token) pairs
+    steps_per_epoch = model.steps_per_epoch(examples, config.batch_size)  # checks the batch size
     run_dir = Path(config.out) if config.out else _default_run_dir(_named(config, corpus))
     run_dir = _prepare_run_dir(run_dir)
     if notify:
@@ -157,8 +160,6 @@ def train_text_run(
             f"{len(corpus.vocabulary):,} {corpus.vocabulary.level}s, {len(corpus.train):,} "
             f"tokens to train on and {len(corpus.val):,} to validate on."
         )
-    examples = len(corpus.train) - (config.window or 1)  # (input, next token) pairs
-    steps_per_epoch = model.steps_per_epoch(examples, config.batch_size)
     model.compile(
         optimizer=config.optimizer,
         lr=config.learning_rate,

@@ -115,6 +115,8 @@ class SequenceModel(Model):
         return batch_size, piece, length // piece
 
     def steps_per_epoch(self, n: int, batch_size: int) -> int:
+        if batch_size < 1:
+            raise ClassicnetsError(f"The batch size must be positive, got {batch_size}.")
         if self.window:
             return super().steps_per_epoch(n, batch_size)
         return self._layout(n, batch_size)[2]
@@ -182,8 +184,7 @@ class SequenceModel(Model):
         """Mean loss (nats per token), metrics and perplexity over a text.
 
         Windows are scored in batches of ``batch_size``; a stream is read as up to
-        ``EVAL_STREAMS`` parallel streams in pieces of ``seq_len``, the state carried along,
-        exactly as in training.
+        ``EVAL_STREAMS`` parallel streams (see ``_evaluate_stream``).
         """
         self._require_compiled()
         was_training = self.module.training
@@ -197,21 +198,33 @@ class SequenceModel(Model):
         return logs
 
     def _evaluate_stream(self, x: Tensor, y: Tensor) -> dict[str, float]:
+        """Score every token once, each from as much of the text before it as the model takes:
+        a recurrent model reads pieces of ``seq_len`` and carries its state; a Transformer
+        reads windows of its context that overlap by half and scores only the tokens it has not
+        scored yet, so each one after the first window sees at least ``context / 2`` tokens
+        before it (the sliding-window perplexity; cutting the text into disjoint windows would
+        score a window's first tokens almost without context)."""
         self.module.eval()
-        streams = max(1, min(EVAL_STREAMS, len(x) // self.seq_len))
+        context = getattr(self.module, "context", None)
+        span = context or self.seq_len  # tokens per forward pass
+        stride = max(1, span // 2) if context else span
+        streams = max(1, min(EVAL_STREAMS, len(x) // span))
         length = len(x) // streams
         xs = x[: streams * length].view(streams, length)  # (S, L)
         ys = y[: streams * length].view(streams, length)
         sums: dict[str, float] = {}
-        state = None
-        for start in range(0, length, self.seq_len):
-            piece = slice(start, start + self.seq_len)
+        state, scored = None, 0  # tokens 0..scored-1 of every stream are scored
+        for start in range(0, length, stride):
+            end = min(start + span, length)
+            if end <= scored:
+                continue
             with self._autocast():
-                logits, state = self._forward(xs[:, piece], state)  # (S, T, V)
-            logits, targets = logits.float(), ys[:, piece]
+                logits, state = self._forward(xs[:, start:end], state)  # (S, end - start, V)
+            logits, targets = logits[:, scored - start :].float(), ys[:, scored:end]
             logs = {"loss": self.compute_loss(logits, targets), **self._metrics(logits, targets)}
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + float(value) * targets.numel()
+            scored = end
         return {k: v / (streams * length) for k, v in sums.items()}
 
     # -------------------------------------------------------------- generate

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from classicnets.cli import main
+from classicnets.models import list_models, model_info
 
 
 def _error(capsys) -> str:
@@ -64,3 +65,40 @@ def test_input_too_small_says_the_smallest_size(capsys):
 def test_bad_flags_are_one_sentence(capsys, args, message):
     assert main(["summary", "resnet18", *args]) == 2
     assert message in _error(capsys)
+
+
+def test_unknown_model_without_a_close_name_lists_the_known_ones(capsys):
+    assert main(["summary", "bert"]) == 2
+    err = _error(capsys)
+    assert "Unknown model 'bert'." in err and "Known models:" in err
+    assert "resnet18" in err and "Did you mean" not in err
+
+
+@pytest.mark.parametrize("name", [n for n in list_models() if model_info(n).min_image_size > 1])
+def test_every_model_says_its_smallest_input(capsys, name):
+    smallest = model_info(name).min_image_size
+    side = smallest - 1
+    assert main(["summary", name, "--input", f"3x{side}x{side}"]) == 2
+    assert f"at least {smallest}x{smallest} pixels, got {side}x{side}" in _error(capsys)
+
+
+def test_train_unknown_model_fails_before_reading_data(tmp_path, capsys):
+    # cifar10 is not in the empty --data-dir: the model's name is checked first
+    args = ["train", "resnet19", "--data", "cifar10", "--out", str(tmp_path / "run")]
+    assert main([*args, "--data-dir", str(tmp_path)]) == 2
+    assert "Unknown model 'resnet19'. Did you mean 'resnet18'?" in _error(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_image_size_too_small_names_the_smallest(tmp_path, capsys):
+    args = ["train", "alexnet", "--image-size", "32", "--out", str(tmp_path / "run")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the "training ..." line
+    assert err.startswith("error:") and err.endswith(".")
+    assert "takes images of at least 65x65 pixels, got 32x32; pass --image-size 65" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_negative_num_classes_is_one_sentence(capsys):
+    assert main(["summary", "lenet5", "--num-classes", "-2"]) == 2
+    assert "--num-classes must be a positive integer, got -2." in _error(capsys)

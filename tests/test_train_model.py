@@ -168,3 +168,18 @@ def test_channels_last_and_bf16_train(digits):
     assert history["loss"][-1] < history["loss"][0]
     assert model.prepare_inputs(small.images[:2]).is_contiguous(memory_format=torch.channels_last)
     assert model.predict(small.images[:4]).dtype == torch.float32
+
+
+def test_best_checkpoint_survives_a_worse_last(digits, tmp_path):
+    train, test = digits
+    model = fresh().compile(optimizer="adam", lr=3e-3)
+    checkpoint = ModelCheckpoint(tmp_path)
+    model.fit(train, epochs=2, validation_data=test, callbacks=[checkpoint])
+    best = (tmp_path / "best.safetensors").read_bytes()
+    assert best == (tmp_path / "last.safetensors").read_bytes()
+    checkpoint.best = 2.0  # no later epoch can beat this: best must stay as it is
+    model.fit(train, epochs=3, validation_data=test, callbacks=[checkpoint])
+    assert (tmp_path / "best.safetensors").read_bytes() == best
+    assert (tmp_path / "last.safetensors").read_bytes() != best
+    assert json.loads((tmp_path / "last.json").read_text())["epochs_done"] == 3
+    assert cn.load(tmp_path / "best").epochs_done == 2

@@ -140,7 +140,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         result = train_run(
             config,
-            notify=lambda note: console.print(f"[yellow]note:[/] {note}", highlight=False),
+            notify=lambda note: console.print(
+                f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True
+            ),
         )
     out = Console()
     out.print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,7 +138,9 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save ``last`` after every epoch and ``best`` whenever ``monitor`` improves, atomically
-    (write to a temporary file, then rename), into ``directory``."""
+    (write to a temporary file, then rename), into ``directory``. ``best`` is a hard link to
+    that epoch's ``last`` files (a copy where links are not possible): VGG's 500 MB are written
+    once, and rewriting ``last`` later replaces its files without touching ``best``."""
 
     def __init__(self, directory: str | os.PathLike, monitor: str = "val_accuracy", mode="auto"):
         self.directory = Path(directory)
@@ -159,7 +162,21 @@ class ModelCheckpoint(Callback):
             return
         if (self.mode == "min" and value < self.best) or (self.mode == "max" and value > self.best):
             self.best = value
-            self.model.save(self.directory / "best", training_state=state)
+            for suffix in (".safetensors", ".json"):  # weights first, as save() does
+                _link_atomically(
+                    (self.directory / "last").with_suffix(suffix),
+                    (self.directory / "best").with_suffix(suffix),
+                )
+
+
+def _link_atomically(source: Path, target: Path) -> None:
+    temporary = target.with_name(f".{target.name}.link")
+    temporary.unlink(missing_ok=True)
+    try:
+        os.link(source, temporary)
+    except OSError:
+        shutil.copyfile(source, temporary)
+    os.replace(temporary, target)
 
 
 class CSVLogger(Callback):

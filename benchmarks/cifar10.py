@@ -1,0 +1,179 @@
+"""CIFAR-10 on this machine: our small fast network (``cifar_fast``) within a time budget,
+accuracy against time, and the course report's runs (VGG-11 and ResNet-18, small-input forms,
+4 epochs each) with accuracy per epoch.
+
+Run: CLASSICNETS_DATA=../shared/data python benchmarks/cifar10.py [--course] [--limit N]
+Writes benchmarks/results/cifar10.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from _machine import machine
+
+import classicnets as cn
+from classicnets.train import Callback
+
+RESULTS = Path(__file__).parent / "results"
+
+
+class Timeline(Callback):
+    """Test accuracy against wall-clock seconds since the start of training, per epoch."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.points: list[dict] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self.points.append(
+            {
+                "epoch": epoch + 1,
+                "seconds": round(time.perf_counter() - self.started, 1),
+                "test_accuracy": logs.get("val_accuracy"),
+                "train_loss": logs["loss"],
+            }
+        )
+        print(
+            f"  epoch {epoch + 1}: {logs.get('val_accuracy', 0):.4f}",
+            f"at {self.points[-1]['seconds']} s",
+        )
+
+
+def run(
+    name,
+    train,
+    test,
+    *,
+    epochs,
+    batch_size,
+    optimizer,
+    lr,
+    schedule,
+    augment,
+    label_smoothing=0.0,
+    weight_decay=0.0,
+    model_kwargs=None,
+    tta=False,
+    seed=0,
+) -> dict:
+    began = time.perf_counter()
+    torch.manual_seed(seed)
+    module = cn.create_model(
+        name, num_classes=10, in_channels=3, image_size=32, **(model_kwargs or {})
+    )
+    model = cn.Model(module, device="auto")
+    model.compile(
+        optimizer=optimizer,
+        lr=lr,
+        schedule=schedule,
+        weight_decay=weight_decay,
+        label_smoothing=label_smoothing,
+        channels_last=True,
+    )
+    timeline = Timeline(began)
+    model.fit(
+        train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=test,
+        callbacks=[timeline],
+        augment=augment,
+        seed=seed,
+    )
+    final = model.evaluate(test, tta=tta)
+    return {
+        "model": name,
+        "model_kwargs": model_kwargs or {},
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "optimizer": optimizer,
+        "lr": lr,
+        "schedule": schedule,
+        "augment": augment,
+        "label_smoothing": label_smoothing,
+        "weight_decay": weight_decay,
+        "test_accuracy": final["accuracy"],
+        "tta": tta,
+        "seconds": round(time.perf_counter() - began, 1),
+        "per_epoch": timeline.points,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=12, help="epochs of the fast network")
+    parser.add_argument("--widths", default="32,64,128")
+    parser.add_argument("--course", action="store_true", help="also VGG-11 and ResNet-18")
+    parser.add_argument("--course-epochs", type=int, default=4)
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+    parser.add_argument("--out", default=str(RESULTS / "cifar10.json"))
+    args = parser.parse_args()
+
+    began = time.perf_counter()
+    train = cn.load_dataset("cifar10", "train")
+    test = cn.load_dataset("cifar10", "test")
+    load_seconds = time.perf_counter() - began
+    if args.limit:
+        train = train.subset(slice(0, args.limit))
+    widths = tuple(int(w) for w in args.widths.split(","))
+    print(f"cifar_fast {widths}, {args.epochs} epochs")
+    runs = [
+        run(
+            "cifar_fast",
+            train,
+            test,
+            epochs=args.epochs,
+            batch_size=256,
+            optimizer="nesterov",
+            lr=0.2,
+            weight_decay=5e-4,
+            schedule="onecycle",
+            augment="crop,altflip",
+            label_smoothing=0.2,
+            model_kwargs={"widths": list(widths)},
+            tta=True,
+        )
+    ]
+    if args.course:
+        for name in ("vgg11", "resnet18"):
+            print(f"{name}, {args.course_epochs} epochs")
+            runs.append(
+                run(
+                    name,
+                    train,
+                    test,
+                    epochs=args.course_epochs,
+                    batch_size=128,
+                    optimizer="momentum",
+                    lr=0.05,
+                    weight_decay=5e-4,
+                    schedule="onecycle",
+                    augment="crop,flip",
+                )
+            )
+    result = {
+        "benchmark": "cifar10",
+        "command": "python benchmarks/cifar10.py "
+        + " ".join(
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in vars(args).items()
+            if k != "out" and v not in (False, 0)
+        ),
+        "machine": machine(),
+        "load_seconds": round(load_seconds, 1),
+        "train_images": len(train),
+        "runs": runs,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    for r in runs:
+        print(f"{r['model']:12s} test {r['test_accuracy']:.4f} in {r['seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

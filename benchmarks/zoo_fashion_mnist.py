@@ -1,0 +1,205 @@
+"""The classic CNNs on Fashion-MNIST, each with its default recipe, beside the test accuracies
+Dive into Deep Learning (d2l) publishes after 10 epochs.
+
+Every model trains as ``classicnets train MODEL --data fashion-mnist`` would: the optimizer and
+learning rate of its recipe (src/classicnets/models/_recipes.py), batch 32, a constant rate, no
+augmentation, and the data's own 28x28 pixels wherever the architecture takes them (LeNet,
+NiN, GoogLeNet, ResNet and DenseNet use their small-input forms); the others are upsampled to the
+smallest multiple of 32 they take (VGG 32, AlexNet 96). d2l instead resizes to 224 (AlexNet,
+VGG, NiN) or 96 (GoogLeNet, ResNet, DenseNet) and trains slimmer variants (a VGG-11 with a
+quarter of the channels, a four-block DenseNet) on a GPU; the ``d2l px`` column says which.
+
+On a CPU ten epochs of the large networks take hours, so ``--seconds`` gives each model a time
+budget: training stops at the first batch past it, and the table reports the (fractional)
+epochs actually trained. The test accuracy is always over the whole test set (unless
+``--limit``), measured once at the end.
+
+Run (a GPU, the full 10 epochs):
+    CLASSICNETS_DATA=../shared/data python benchmarks/zoo_fashion_mnist.py
+Run (a 2-core CPU, about 80 minutes: 10 minutes of training per model, then its test):
+    CLASSICNETS_DATA=../shared/data python benchmarks/zoo_fashion_mnist.py --seconds 600
+Smoke (about a minute):
+    CLASSICNETS_DATA=../shared/data python benchmarks/zoo_fashion_mnist.py --epochs 1 \
+        --limit 256 --out /tmp/zoo_smoke.json
+Writes benchmarks/results/zoo_fashion_mnist.json and .md. Results for models not run this time
+are kept from the previous file (each row records its own settings and machine); ``--fresh``
+starts a new file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from _machine import machine
+
+from classicnets.experiment import TrainConfig, build_for_data, load_data
+from classicnets.train import Callback, Model
+
+RESULTS = Path(__file__).parent / "results"
+# d2l (PyTorch edition, chapters 7-8): test accuracy after 10 epochs on Fashion-MNIST, and the
+# image side it trains at. Keys are our registry names of the corresponding networks.
+D2L = {
+    "lenet5": ("LeNet", 0.800, 28),
+    "alexnet": ("AlexNet", 0.882, 224),
+    "vgg11": ("VGG-11", 0.921, 224),
+    "nin": ("NiN", 0.867, 224),
+    "googlenet": ("GoogLeNet", 0.887, 96),
+    "resnet18": ("ResNet-18", 0.898, 96),
+    "densenet121": ("DenseNet", 0.890, 96),
+}
+
+_ORDER = {name: i for i, name in enumerate(D2L)}  # the table's rows in d2l's order, then others
+
+
+class TimeBudget(Callback):
+    """Stop training at the first batch that ends after ``seconds`` of training, and count
+    the batches trained, so fractional epochs can be reported."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.steps = 0
+        self.began = 0.0
+
+    def on_train_begin(self, logs) -> None:
+        self.began = time.perf_counter()
+
+    def on_train_batch_end(self, step, logs) -> None:
+        self.steps += 1
+        if self.seconds is not None and time.perf_counter() - self.began > self.seconds:
+            self.model.stop_training = True
+
+
+def run_one(name: str, args: argparse.Namespace) -> dict:
+    """Train ``name`` on Fashion-MNIST as the options say; returns the table row."""
+    config = TrainConfig(
+        model=name,
+        data="fashion-mnist",
+        epochs=args.epochs,
+        image_size=args.image_size,
+        limit=args.limit,
+        seed=args.seed,
+        **({"batch_size": args.batch_size} if args.batch_size else {}),
+    )
+    torch.manual_seed(config.seed)
+    train, test = load_data(config)
+    module, size, notes = build_for_data(name, train, config.image_size, {})
+    train, test = train.resized(size), test.resized(size)
+    model = Model(module, device=args.device)
+    model.compile(optimizer=config.optimizer_name, lr=config.learning_rate)
+    budget = TimeBudget(args.seconds)
+    began = time.perf_counter()
+    history = model.fit(
+        train,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        callbacks=[budget],
+    )
+    train_seconds = time.perf_counter() - began
+    final = model.evaluate(test)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    d2l_name, d2l_accuracy, d2l_size = D2L.get(name, (None, None, None))
+    return {
+        "model": name,
+        "test_accuracy": round(final["accuracy"], 4),
+        "train_accuracy_last_epoch": round(history["accuracy"][-1], 4),
+        "epochs": round(budget.steps / steps_per_epoch, 3),
+        "stopped_by_time_budget": budget.steps < config.epochs * steps_per_epoch,
+        "train_seconds": round(train_seconds, 1),
+        "seconds": round(time.perf_counter() - began, 1),  # training and the final test
+        "image_size": size,
+        "optimizer": config.optimizer_name,
+        "lr": config.learning_rate,
+        "batch_size": config.batch_size,
+        "train_examples": len(train),
+        "test_examples": len(test),
+        "params": sum(p.numel() for p in module.parameters()),
+        "notes": notes,
+        "d2l": {"name": d2l_name, "test_accuracy": d2l_accuracy, "image_size": d2l_size},
+        "settings": {
+            "command": "python benchmarks/zoo_fashion_mnist.py " + " ".join(sys.argv[1:]),
+            "epochs": args.epochs,
+            "seconds": args.seconds,
+            "limit": args.limit,
+            "seed": args.seed,
+            "device": str(model.device),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def markdown(rows: list[dict]) -> str:
+    """The results as a Markdown table, one row per model, d2l's numbers beside ours."""
+    lines = [
+        "# Classic CNNs on Fashion-MNIST",
+        "",
+        "Written by `benchmarks/zoo_fashion_mnist.py` (settings in its docstring). `epochs`: the",
+        "epochs actually trained (fractional when the time budget stopped training mid-epoch);",
+        "d2l: 10 epochs at `d2l px` on a GPU, with slimmer VGG and DenseNet variants.",
+        "",
+        "| model | test acc | d2l (10 epochs) | epochs | px | d2l px | optimizer, lr | "
+        "seconds | train/test images | device |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---|---|",
+    ]
+    for r in rows:
+        d2l = r["d2l"]
+        theirs = f"{d2l['test_accuracy']:.3f} ({d2l['name']})" if d2l["name"] else "—"
+        budget = " (time budget)" if r["stopped_by_time_budget"] else ""
+        where = (
+            r["machine"]["gpu"]
+            or f"{r['machine']['cpu']}, {r['settings']['torch_threads']} threads"
+        )
+        lines.append(
+            f"| {r['model']} | {r['test_accuracy']:.3f} | {theirs} | {r['epochs']:g}{budget} "
+            f"| {r['image_size']} | {d2l['image_size'] or '—'} | {r['optimizer']} {r['lr']:g} "
+            f"| {r['seconds']:.0f} | {r['train_examples']:,}/{r['test_examples']:,} "
+            f"| {where} |"
+        )
+    dates = sorted({r["date"] for r in rows})
+    lines += ["", f"Run on {', '.join(dates)}."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(D2L), help="comma-separated registry names")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=None, help="time budget per model")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the CLI's")
+    parser.add_argument("--image-size", type=int, default=None, help="default: 28 or upsampled")
+    parser.add_argument("--limit", type=int, default=None, help="first N train/test images")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", default=str(RESULTS / "zoo_fashion_mnist.json"))
+    parser.add_argument("--fresh", action="store_true", help="drop the rows of earlier runs")
+    args = parser.parse_args()
+    out = Path(args.out)
+    kept = {}
+    if out.is_file() and not args.fresh:
+        kept = {row["model"]: row for row in json.loads(out.read_text())["runs"]}
+    for name in args.models.split(","):
+        row = run_one(name, args)
+        kept[name] = row
+        print(
+            f"{name:12s} {row['test_accuracy']:.4f}  ({row['epochs']:g} epochs, "
+            f"{row['seconds']:.0f} s, {row['image_size']} px)",
+            file=sys.stderr,
+            flush=True,
+        )
+        rows = sorted(kept.values(), key=lambda r: _ORDER.get(r["model"], len(_ORDER)))
+        result = {"benchmark": "zoo_fashion_mnist", "runs": rows}
+        # written after every model, so a long run interrupted keeps what it finished
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        out.with_suffix(".md").write_text(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()

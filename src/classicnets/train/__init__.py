@@ -9,9 +9,11 @@ from .callbacks import (
     TerminateOnNaN,
 )
 from .history import History
-from .model import CompileConfig, Model, load, resolve_device
+from .loading import load
+from .model import Model
 from .optim import OPTIMIZERS, SCHEDULES, Schedule, build_optimizer
 from .sequence import SequenceModel
+from .setup import CompileConfig, resolve_device
 
 __all__ = [
     "CSVLogger",

@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -23,48 +23,11 @@ from ..data.augment import Augment
 from ..data.dataset import ImageDataset
 from ..errors import ClassicnetsError
 from .callbacks import Callback, TerminateOnNaN
-from .checkpoint import load_checkpoint, save_checkpoint, split_state
+from .checkpoint import save_checkpoint
 from .history import History
 from .losses import build_loss, build_metrics
 from .optim import Schedule, build_optimizer
-
-
-@dataclass(frozen=True)
-class CompileConfig:
-    """Everything ``compile`` was told; saved with every checkpoint."""
-
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    loss: str = "cross_entropy"
-    label_smoothing: float = 0.0
-    metrics: tuple[str, ...] = ("accuracy",)
-    schedule: str = "constant"
-    warmup_steps: int = 0
-    grad_clip: float | None = None
-    channels_last: bool = False
-    bf16: bool = False
-    compile: bool = False
-
-
-def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; anything else must be available."""
-    if device in (None, "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ClassicnetsError(f"Unknown device '{device}'; use auto, cpu, cuda or mps.") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ClassicnetsError("Device 'cuda' was asked for but no CUDA GPU is available.")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ClassicnetsError("Device 'mps' was asked for but Apple's MPS is not available.")
-    return dev
+from .setup import CompileConfig, resolve_device
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -402,51 +365,3 @@ class Model:
 
     def restore_extras(self, meta: dict[str, Any]) -> None:
         """Read back what :meth:`checkpoint_extras` stored."""
-
-
-def _trainer_class(meta: dict[str, Any]) -> type[Model]:
-    if meta.get("trainer") == "sequence":
-        from .sequence import SequenceModel  # imported here: sequence.py builds on this module
-
-        return SequenceModel
-    return Model
-
-
-def load(path: str | os.PathLike, *, device: str | torch.device | None = "auto") -> Model:
-    """Rebuild a :class:`Model` from a checkpoint or run directory, ready to evaluate, predict
-    or continue training."""
-    from ..models import create_model
-
-    tensors, meta = load_checkpoint(path)
-    if not meta.get("model"):
-        raise ClassicnetsError(
-            f"Checkpoint {path} does not name a registered model; build the network yourself and "
-            f"load its weights with safetensors."
-        )
-    module = create_model(meta["model"], **meta.get("model_kwargs", {}))
-    model_state, optimizer_state = split_state(tensors, meta)
-    try:
-        module.load_state_dict(model_state)
-    except RuntimeError as err:
-        first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
-        raise ClassicnetsError(
-            f"Checkpoint {path} does not fit model '{meta['model']}': {first}"
-        ) from None
-    model = _trainer_class(meta)(
-        module,
-        device=device,
-        mean=meta.get("mean"),
-        std=meta.get("std"),
-        classes=meta.get("classes"),
-    )
-    model.input_shape = tuple(meta["input_shape"]) if meta.get("input_shape") else None
-    if meta.get("compile"):
-        options = dict(meta["compile"])
-        model.compile(**options)
-        if optimizer_state is not None:
-            model.optimizer.load_state_dict(optimizer_state)
-    model.global_step = int(meta.get("global_step", 0))
-    model.epochs_done = int(meta.get("epochs_done", 0))
-    model.checkpoint_meta = meta
-    model.restore_extras(meta)
-    return model

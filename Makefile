@@ -15,8 +15,11 @@ endif
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
+	@# A local CPU wheel (found without any index) goes in first and PyPI then supplies its
+	@# dependencies; with none, the official CPU index supplies torch itself.
 	@$(PY) -c "import torch" 2>/dev/null || \
-	  $(PY) -m pip install -q --no-index "torch==$(TORCH_VERSION)" 2>/dev/null || \
+	  { $(PY) -m pip install -q --no-index --no-deps "torch==$(TORCH_VERSION)" 2>/dev/null && \
+	    $(PY) -m pip install -q "torch==$(TORCH_VERSION)"; } || \
 	  $(PY) -m pip install -q "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX)
 	$(PY) -m pip install -q -e ".[dev]"
 	@touch $(STAMP)

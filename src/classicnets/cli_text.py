@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-
+from .cli_train import announce, check_resume_flags, note_printer, report_run
 from .errors import ClassicnetsError
 
 # train flags that only language models take, and the image flags they do not
@@ -89,35 +88,19 @@ def cmd_train_text(args: argparse.Namespace) -> int:
         )
     given = {k: getattr(args, k) for k in SHARED_FLAGS + TEXT_FLAGS}
     given = {k: v for k, v in given.items() if v is not None}
-    console = Console(stderr=True)
     if args.resume:
-        clash = sorted(set(given) - {"epochs", "device"})
-        if clash:
-            raise ClassicnetsError(
-                f"--resume continues a run with its own settings; only --epochs and --device may "
-                f"be given with it, not --{clash[0].replace('_', '-')}."
-            )
+        check_resume_flags(given)
         result = resume_text_run(args.resume, epochs=args.epochs, device=args.device)
     else:
         config = TextConfig(**given)
-        console.print(
-            f"training [bold]{config.model}[/] on [bold]{config.data}[/] for {config.epochs} "
-            "epochs",
-            highlight=False,
-        )
-        result = train_text_run(
-            config, notify=lambda note: console.print(f"note: {note}", highlight=False)
-        )
-    out = Console()
-    out.print(
+        console = announce(config.model, config.data, config.epochs)
+        result = train_text_run(config, notify=note_printer(console))
+    return report_run(
+        result,
         f"validation loss {result.val_loss:.4f} nats/token (perplexity "
         f"{result.val_perplexity:.2f}, {result.epochs} epochs, {result.seconds:.1f} s)",
-        highlight=False,
+        args.json,
     )
-    out.print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True)
-    if args.json:
-        print(result.to_json())
-    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -122,36 +122,53 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Unset flags are dropped so the dataclass defaults (or a resumed run's config) apply.
     given = {k: getattr(args, k) for k in _FIELDS if getattr(args, k) is not None}
     if args.resume:
-        clash = sorted(set(given) - {"epochs", "device"})
-        if clash:
-            raise ClassicnetsError(
-                f"--resume continues a run with its own settings; only --epochs and --device may "
-                f"be given with it, not --{clash[0].replace('_', '-')}."
-            )
-    console = Console(stderr=True)
-    if args.resume:
+        check_resume_flags(given)
         result = resume_run(args.resume, epochs=args.epochs, device=args.device)
     else:
         config = TrainConfig(**given)
-        console.print(
-            f"training [bold]{config.model}[/] on [bold]{config.data}[/] "
-            f"for {config.epochs} epoch{'s' if config.epochs != 1 else ''}",
-            highlight=False,
+        console = announce(config.model, config.data, config.epochs)
+        result = train_run(config, notify=note_printer(console))
+    epochs = f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}"
+    return report_run(
+        result,
+        f"test accuracy {result.test_accuracy:.4f}  (loss {result.test_loss:.4f}, {epochs}, "
+        f"{result.seconds:.1f} s)",
+        args.json,
+    )
+
+
+def check_resume_flags(given: dict) -> None:
+    """``--resume`` keeps the run's own settings: only --epochs and --device may change."""
+    clash = sorted(set(given) - {"epochs", "device"})
+    if clash:
+        raise ClassicnetsError(
+            f"--resume continues a run with its own settings; only --epochs and --device may "
+            f"be given with it, not --{clash[0].replace('_', '-')}."
         )
-        result = train_run(
-            config,
-            notify=lambda note: console.print(
-                f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True
-            ),
-        )
-    out = Console()
-    out.print(
-        f"test accuracy {result.test_accuracy:.4f}  (loss {result.test_loss:.4f}, "
-        f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}, {result.seconds:.1f} s)",
+
+
+def announce(model: str, data: str, epochs: int) -> Console:
+    """Say on stderr what is about to be trained; returns that console for later notes."""
+    console = Console(stderr=True)
+    console.print(
+        f"training [bold]{model}[/] on [bold]{data}[/] "
+        f"for {epochs} epoch{'s' if epochs != 1 else ''}",
         highlight=False,
     )
+    return console
+
+
+def note_printer(console: Console):
+    """A ``notify`` callback that prints each note as one line."""
+    return lambda note: console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+
+
+def report_run(result, summary: str, as_json: bool) -> int:
+    """Print a finished run's one-line summary and directory, and its JSON line if asked."""
+    out = Console()
+    out.print(summary, highlight=False)
     out.print(f"run directory: {result.run_dir}", highlight=False, soft_wrap=True)
-    if args.json:
+    if as_json:
         print(result.to_json())
     return 0
 

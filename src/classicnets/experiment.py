@@ -253,7 +253,7 @@ def train_run(
         train, test = train.resized(image_size), test.resized(image_size)
     run_dir = _prepare_run_dir(Path(config.out) if config.out else _default_run_dir(config))
     model = Model(module, device=config.device)
-    steps_per_epoch = -(-len(train) // config.batch_size)
+    steps_per_epoch = model.steps_per_epoch(len(train), config.batch_size)
     model.compile(
         optimizer=optimizer,
         lr=lr,

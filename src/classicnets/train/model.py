@@ -30,6 +30,24 @@ from .optim import Schedule, build_optimizer
 from .setup import CompileConfig, resolve_device
 
 
+class _Means:
+    """Example-weighted means of per-batch logs. The sums stay tensors, so no batch waits for
+    the device; they become floats once, in ``result``."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def add(self, logs: dict[str, torch.Tensor], examples: int) -> None:
+        self.count += examples
+        for key, value in logs.items():
+            weighted = value.detach().float() * examples
+            self.sums[key] = self.sums[key] + weighted if key in self.sums else weighted
+
+    def result(self) -> dict[str, float]:
+        return {key: float(total) / self.count for key, total in self.sums.items()}
+
+
 def _epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch) % (2**63)
 
@@ -290,23 +308,19 @@ class Model:
     ) -> dict[str, float]:
         self.module.train()
         torch.manual_seed(seed)  # dropout & co: repeatable, and the same after a resume
-        sums: dict[str, torch.Tensor] = {}
-        seen = 0
+        means = _Means()
         for step, (inputs, targets) in enumerate(
             self.batches(x, y, batch_size, seed, epoch, augment)
         ):
             self._set_learning_rate()
             logs = self.train_step(inputs, targets)
             self.global_step += 1
-            seen += len(targets)
-            for key, value in logs.items():
-                weighted = value.detach().float() * len(targets)
-                sums[key] = sums[key] + weighted if key in sums else weighted
+            means.add(logs, len(targets))
             for cb in callbacks:
                 cb.on_train_batch_end(step, logs)
             if self.stop_training:  # a callback may end training mid-epoch (a time budget)
                 break
-        return {k: float(v) / seen for k, v in sums.items()}
+        return means.result()
 
     # ------------------------------------------------------ evaluate/predict
     @torch.no_grad()
@@ -319,14 +333,11 @@ class Model:
                 "evaluate() needs targets: pass a dataset or an (inputs, targets) pair."
             )
         self.module.eval()
-        sums: dict[str, torch.Tensor] = {}
+        means = _Means()
         for start in range(0, len(x), batch_size):
             xb = self.prepare_inputs(x[start : start + batch_size])
-            logs = self.test_step(xb, y[start : start + batch_size], tta=tta)
-            for key, value in logs.items():
-                weighted = value.float() * len(xb)
-                sums[key] = sums[key] + weighted if key in sums else weighted
-        return {k: float(v) / len(x) for k, v in sums.items()}
+            means.add(self.test_step(xb, y[start : start + batch_size], tta=tta), len(xb))
+        return means.result()
 
     @torch.no_grad()
     def predict(self, data: Any, batch_size: int = 1024) -> torch.Tensor:

@@ -45,7 +45,13 @@ def test_models_lists_every_model_with_params_and_macs(capsys):
 
 def test_unknown_model_suggests_the_closest(capsys):
     assert main(["summary", "resnet19"]) == 2
-    assert "Did you mean 'resnet18'?" in _error(capsys)
+    assert "Did you mean 'resnet18', 'resnet101' or 'resnet152'?" in _error(capsys)
+
+
+def test_a_family_name_suggests_its_members(capsys):
+    assert main(["summary", "densenet"]) == 2
+    hint = "Did you mean 'densenet121', 'densenet161', 'densenet169' or 'densenet201'?"
+    assert hint in _error(capsys)
 
 
 def test_input_too_small_says_the_smallest_size(capsys):
@@ -86,7 +92,7 @@ def test_train_unknown_model_fails_before_reading_data(tmp_path, capsys):
     # cifar10 is not in the empty --data-dir: the model's name is checked first
     args = ["train", "resnet19", "--data", "cifar10", "--out", str(tmp_path / "run")]
     assert main([*args, "--data-dir", str(tmp_path)]) == 2
-    assert "Unknown model 'resnet19'. Did you mean 'resnet18'?" in _error(capsys)
+    assert "Unknown model 'resnet19'. Did you mean 'resnet18'," in _error(capsys)
     assert not (tmp_path / "run").exists()
 
 
@@ -102,3 +108,14 @@ def test_train_image_size_too_small_names_the_smallest(tmp_path, capsys):
 def test_negative_num_classes_is_one_sentence(capsys):
     assert main(["summary", "lenet5", "--num-classes", "-2"]) == 2
     assert "--num-classes must be a positive integer, got -2." in _error(capsys)
+
+
+def test_summary_of_a_language_model_counts_per_sequence(capsys):
+    assert main(["summary", "char_lstm"]) == 0
+    out = capsys.readouterr().out
+    assert "char_lstm on 128 tokens" in out and "876,929" in out and "111.18 M" in out
+    assert main(["summary", "char_transformer", "--input", "256", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["input"] == [1, 1, 256] and data["layers"][-1]["output_shape"] == [256, 65]
+    assert main(["summary", "char_lstm", "--input", "0"]) == 2
+    assert "--input must be a positive number of tokens, got 0." in _error(capsys)

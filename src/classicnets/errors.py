@@ -37,6 +37,36 @@ class TrainingDivergedError(ClassicnetsError):
     """The loss became NaN or infinite."""
 
 
+def closest_names(name: str, known: Iterable[str], limit: int = 5) -> list[str]:
+    """The known names a user most likely meant by ``name``, at most ``limit``, best first.
+
+    A name counts when it starts with what was typed (``"resnet"`` -> every ResNet) or when its
+    similarity to it (:class:`difflib.SequenceMatcher`, case ignored) is at least 0.5 and within
+    0.1 of the best match. Names that start with what was typed come first.
+    """
+    typed = name.lower()
+
+    def score(candidate: str) -> float:
+        return difflib.SequenceMatcher(None, typed, candidate.lower()).ratio()
+
+    scored = sorted(((score(k), k) for k in set(known)), key=lambda sk: (-sk[0], sk[1]))
+    if not scored:
+        return []
+    best = scored[0][0]
+    chosen = [
+        k
+        for s, k in scored
+        if (s >= 0.5 and s >= best - 0.1) or (len(typed) >= 2 and k.lower().startswith(typed))
+    ]
+    chosen.sort(key=lambda k: not k.lower().startswith(typed))  # stable: prefixes first
+    return chosen[:limit]
+
+
+def _either(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> UnknownNameError:
     """Build the error for an unknown ``name`` of ``kind``, listing the known ones.
 
@@ -46,9 +76,10 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> UnknownNameError
         known: the registered names.
 
     Returns:
-        An :class:`UnknownNameError` whose message suggests the closest known name.
+        An :class:`UnknownNameError` whose message suggests the closest known names
+        (:func:`closest_names`) and lists them all.
     """
     known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    close = closest_names(name, known)
+    hint = f" Did you mean {_either(close)}?" if close else ""
     return UnknownNameError(f"Unknown {kind} '{name}'.{hint} Known {kind}s: {', '.join(known)}.")

@@ -170,3 +170,46 @@ def test_generate_needs_a_language_model(tmp_path, capsys):
     assert main(["generate", str(tmp_path)]) == 2
     assert "holds an image model" in one_error(capsys)
     assert torch.get_num_threads() == 1  # the module fixture is in force
+
+
+def test_evaluate_scores_the_validation_text_with_the_best_checkpoint(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--device", "cpu", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rows = (run_dir / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    best = min(float(r.split(",")[header.index("val_loss")]) for r in rows[1:])
+    assert result["split"] == "test" and result["tokens"] == len(TEXT) - int(len(TEXT) * 0.9)
+    assert result["loss"] == pytest.approx(best, abs=1e-4)
+    assert result["bits_per_token"] == pytest.approx(result["loss"] / 0.693147, rel=1e-4)
+    assert result["perplexity"] == pytest.approx(2.718281828 ** result["loss"], rel=1e-3)
+    assert 0.0 <= result["accuracy"] <= 1.0
+
+
+def test_evaluate_text_run_table_and_training_split(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--device", "cpu", "--split", "train"]) == 0
+    out = capsys.readouterr().out
+    assert f"(train, {int(len(TEXT) * 0.9):,} tokens)" in out and "nats/token" in out
+
+
+def test_evaluate_text_run_on_another_text(run_dir, tmp_path, capsys):
+    other = tmp_path / "other.txt"
+    other.write_text("QUEEN:\nWhat news, my liege? The field is ours.\n" * 5)
+    assert main(["evaluate", str(run_dir), "--data", str(other), "--device", "cpu", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["data"] == "other" and result["loss"] > 0
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--tta"], "--tta mirrors images; a language model's run has none."),
+        (["--data", "{zebra}"], "outside the model's vocabulary"),
+    ],
+)
+def test_evaluate_text_run_bad_input(run_dir, tmp_path, capsys, extra, message):
+    if extra[0] == "--data":
+        path = tmp_path / "zoo.txt"
+        path.write_text("zebra {quagga} " * 20)
+        extra = ["--data", str(path)]
+    assert main(["evaluate", str(run_dir), "--device", "cpu", *extra]) == 2
+    assert message in one_error(capsys)

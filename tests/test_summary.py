@@ -135,3 +135,43 @@ def test_bad_inputs_raise_shape_errors():
         summary("vgg16", (3, 16, 16))
     with pytest.raises(ShapeError, match="cannot take a 3x8x8 input"):
         summary(nn.Conv2d(1, 1, 3), (3, 8, 8))
+
+
+def _flop_counter_token_macs(model: nn.Module, length: int) -> int:
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, length, dtype=torch.long))
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("char_rnn", {"fused": False}),
+        ("char_lstm", {"fused": False}),
+        ("char_gru", {"fused": False, "layers": 1}),
+        ("word_lstm", {"fused": False, "vocab_size": 500}),
+        ("char_transformer", {}),
+    ],
+)
+def test_language_model_macs_match_torch_flop_counter(name, kwargs):
+    # The step-by-step path runs plain matrix products torch can count; the fused path runs
+    # the same products in one kernel torch's counter does not know.
+    model = create_model(name, **kwargs).eval()
+    length = model_info(name).input_size[-1]
+    counted = summary(model, model_info(name).input_size).total_macs
+    assert counted == _flop_counter_token_macs(model, length)
+    fused = {k: v for k, v in kwargs.items() if k != "fused"}
+    assert summary(name, **fused).total_macs == counted  # fused: same count
+
+
+def test_language_model_summary_reads_tokens():
+    result = summary("char_lstm")
+    assert result.tokens and result.input_size == (1, 1, 128)
+    rows = {row.name: row for row in result.rows}
+    assert rows["rnn"].output_shape[0] == (128, 256)
+    # two layers of 4 gates x 256: (64 + 256) and (256 + 256) inputs, at each of 128 steps
+    assert rows["rnn"].macs == 128 * 4 * 256 * ((64 + 256) + (256 + 256))
+    assert result.total_params == 876_929
+    assert "char_lstm on 128 tokens" in str(result)
+    longer = summary("char_transformer", (1, 1, 256), num_classes=80)
+    assert longer.rows[-1].name == "head" and longer.rows[-1].output_shape == (256, 80)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from .cli_train import announce, check_resume_flags, note_printer, report_run
@@ -101,6 +102,28 @@ def cmd_train_text(args: argparse.Namespace) -> int:
         f"{result.val_perplexity:.2f}, {result.epochs} epochs, {result.seconds:.1f} s)",
         args.json,
     )
+
+
+def cmd_evaluate_text(args: argparse.Namespace) -> int:
+    """``classicnets evaluate`` for a language model's run."""
+    from .text_experiment import evaluate_text_run
+
+    if args.tta:
+        raise ClassicnetsError("--tta mirrors images; a language model's run has none.")
+    results = evaluate_text_run(
+        args.run_dir, data=args.data, data_dir=args.data_dir, split=args.split, device=args.device
+    )
+    if args.json:
+        print(json.dumps({"run_dir": args.run_dir, **results}))
+        return 0
+    accuracy = results.get("accuracy")
+    print(
+        f"{results['data']} ({args.split}, {results['tokens']:,} tokens): loss "
+        f"{results['loss']:.4f} nats/token, {results['bits_per_token']:.4f} bits/token, "
+        f"perplexity {results['perplexity']:.2f}"
+        + (f", next-token accuracy {accuracy:.4f}" if accuracy is not None else "")
+    )
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

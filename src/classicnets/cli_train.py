@@ -64,7 +64,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="end with one JSON line of results")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="test a trained run on its dataset (or another)")
+    p = sub.add_parser(
+        "evaluate", help="test a trained run (image or language model) on its data (or other)"
+    )
     p.add_argument("run_dir")
     p.add_argument("--data", default=None)
     p.add_argument("--data-dir", default=None)
@@ -175,7 +177,13 @@ def report_run(result, summary: str, as_json: bool) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import load_dataset
+    from .text_experiment import read_text_config
     from .train import load
+
+    if read_text_config(args.run_dir) is not None:
+        from .cli_text import cmd_evaluate_text  # cli_text builds on this module
+
+        return cmd_evaluate_text(args)
 
     model = load(args.run_dir, device=args.device)
     config = _run_config(args.run_dir)

@@ -18,7 +18,12 @@ from .summary import human, summary
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("summary", help="a model's layers: output shapes, parameters and MACs")
     p.add_argument("model", help="a registered model name (see `classicnets models`)")
-    p.add_argument("--input", default=None, metavar="CxHxW", help="default: the model's own")
+    p.add_argument(
+        "--input",
+        default=None,
+        metavar="CxHxW",
+        help="default: the model's own; a language model takes a number of tokens, e.g. 256",
+    )
     p.add_argument(
         "--num-classes", type=int, default=None, metavar="N", help="default: the model's own"
     )
@@ -33,7 +38,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     info = model_info(args.model)
-    size = info.input_size if args.input is None else parse_input_size(args.input)
+    if args.input is None:
+        size = info.input_size
+    elif "sequence" in info.tags and args.input.strip().isdigit():
+        if int(args.input) < 1:
+            raise ClassicnetsError(
+                f"--input must be a positive number of tokens, got {args.input}."
+            )
+        size = (1, 1, int(args.input))  # T tokens
+    else:
+        size = parse_input_size(args.input)
     kwargs = {}
     if args.num_classes is not None:
         if args.num_classes < 1:
@@ -75,7 +89,9 @@ def cmd_models(args: argparse.Namespace) -> int:
             row["name"],
             row["family"],
             str(row["year"] or ""),
-            "x".join(map(str, row["input"])),
+            f"{row['input'][-1]} tokens"
+            if "sequence" in model_info(row["name"]).tags
+            else "x".join(map(str, row["input"])),
             f"{row['params']:,}",
             "-" if row["macs"] is None else human(row["macs"]),
             row["paper"],

@@ -3,7 +3,12 @@
 MACs count the multiply-accumulates of convolutions and linear layers, the convention of the
 papers' "ops" columns and of torchvision's "GFLOPS" column (FLOPs = 2 x MACs): a convolution
 makes ``C_in / groups * k_h * k_w`` of them per output element, a linear layer ``in_features``
-per output element. Biases, normalisation, activations and pooling are not counted.
+per output element. Recurrent layers count their weight matrices once per time step, and
+multi-head attention its projections plus ``Q K^T`` and the weighted sum of ``V``. Biases,
+normalisation, activations, pooling and the gates' element-wise products are not counted.
+
+Language models (registry tag ``"sequence"``) read one sequence of token ids; their native
+``input_size`` ``(1, 1, T)`` means ``T`` tokens, and their MACs are per sequence.
 
 Named models are built and run on PyTorch's ``meta`` device, which computes shapes without
 allocating or computing anything: the summary of VGG-16 at 224 px takes milliseconds.
@@ -11,6 +16,7 @@ allocating or computing anything: the summary of VGG-16 at 224 px takes millisec
 
 from __future__ import annotations
 
+import inspect
 import io
 import math
 from collections.abc import Sequence
@@ -23,6 +29,8 @@ from rich.text import Text
 from torch import nn
 
 from .errors import ShapeError
+from .layers.attention import MultiHeadAttention
+from .layers.unroll import Recurrent
 from .models import create_model, model_info
 
 __all__ = ["LayerRow", "Summary", "summary", "layer_macs"]
@@ -49,6 +57,7 @@ class Summary:
     total_params: int
     trainable_params: int
     total_macs: int
+    tokens: bool = False  # the input is a sequence of input_size[-1] token ids, not an image
 
     @property
     def total_flops(self) -> int:
@@ -76,7 +85,9 @@ class Summary:
         }
 
     def __rich__(self) -> Group:
-        shape = "x".join(map(str, self.input_size))
+        shape = (
+            f"{self.input_size[-1]} tokens" if self.tokens else "x".join(map(str, self.input_size))
+        )
         table = Table(title=f"{self.model} on {shape}", title_justify="left")
         table.add_column("Layer")
         table.add_column("Type")
@@ -138,7 +149,8 @@ def _output_shape(output) -> tuple | None:
 
 
 def layer_macs(module: nn.Module, inputs: tuple, output) -> int:
-    """Multiply-accumulates of one call of a convolution or linear layer, else 0.
+    """Multiply-accumulates of one call of a convolution, linear, recurrent (ours or torch's) or
+    multi-head attention layer, else 0.
 
     Args:
         module: the layer.
@@ -156,6 +168,19 @@ def layer_macs(module: nn.Module, inputs: tuple, output) -> int:
         return output.numel() * module.in_channels // module.groups * kernel
     if isinstance(module, nn.Linear):
         return output.numel() * module.in_features
+    if isinstance(module, Recurrent | nn.RNNBase):
+        # Every step of every sequence multiplies its input and state by each (layer,
+        # direction)'s weight_ih and weight_hh once.
+        steps = inputs[0].numel() // inputs[0].shape[-1]
+        weights = (w for n, w in module.named_parameters(recurse=False) if n.startswith("weight_"))
+        return steps * sum(w.numel() for w in weights)
+    if isinstance(module, MultiHeadAttention):
+        # Its own work, out_proj (a child nn.Linear) aside: the Q, K, V projections, then
+        # Q K^T and the weighted sum of V, each L_q x L_k x d_model per sequence.
+        query = inputs[0]
+        key = inputs[1] if len(inputs) > 1 and inputs[1] is not None else query
+        batch, l_q, l_k, d = query.shape[0], query.shape[1], key.shape[1], module.d_model
+        return batch * (l_q * d * d + 2 * l_k * d * d + 2 * l_q * l_k * d)
     return 0
 
 
@@ -191,7 +216,13 @@ def summary(
     if isinstance(model, str):
         name, info = model, model_info(model)
         size = tuple(info.input_size) if input_size is None else _checked_size(input_size)
-        if size != tuple(info.input_size):
+        if "sequence" in info.tags:
+            if "num_classes" in model_kwargs:  # a language model's classes are its tokens
+                model_kwargs["vocab_size"] = model_kwargs.pop("num_classes")
+            takes = inspect.signature(info.builder).parameters
+            if "context" in takes and size[-1] > info.input_size[-1]:
+                model_kwargs = {"context": size[-1], **model_kwargs}
+        elif size != tuple(info.input_size):
             if size[1] != size[2]:
                 raise ShapeError(
                     f"summary: models are built for square images, got {_shape_text(size)}; "
@@ -204,7 +235,13 @@ def summary(
         if input_size is None:
             raise ShapeError("summary: give the input size (C, H, W) of one image for a module.")
         name, module, size = type(model).__name__, model, _checked_size(input_size)
-    return _run(module, name, size, depth)
+    return _run(module, name, size, depth, tokens=_reads_tokens(module))
+
+
+def _reads_tokens(module: nn.Module) -> bool:
+    """Whether ``module`` is a registered language model (it reads token ids)."""
+    spec = getattr(module, "classicnets_spec", None)
+    return bool(spec) and "sequence" in model_info(spec["name"]).tags
 
 
 def _checked_size(input_size: Sequence[int]) -> tuple[int, int, int]:
@@ -224,7 +261,9 @@ class _Call:
         self.level, self.start, self.has_children = level, start, False
 
 
-def _run(model: nn.Module, name: str, size: tuple[int, int, int], depth: int | None) -> Summary:
+def _run(
+    model: nn.Module, name: str, size: tuple[int, int, int], depth: int | None, tokens: bool
+) -> Summary:
     # Rows follow the calls, not the attribute tree: a call nested `depth` calls deep is a row,
     # and so is a shallower call that calls no other module (a leaf). Containers that are
     # never called themselves, like nn.ModuleDict, thus cost no level.
@@ -250,12 +289,20 @@ def _run(model: nn.Module, name: str, size: tuple[int, int, int], depth: int | N
         called.add(module)
 
     def hook(module: nn.Module, inputs: tuple, output) -> None:
-        total[0] += layer_macs(module, inputs, output)
+        own = layer_macs(module, inputs, output)
+        total[0] += own
         call = stack.pop()
         at_cut = depth is not None and call.level == depth
         leaf_above_cut = not call.has_children and (depth is None or call.level <= depth)
         if at_cut or leaf_above_cut:  # the root is level 0 and a row only as a lone layer
             make_row(module, _output_shape(output), total[0] - call.start)
+        elif (depth is None or call.level < depth) and (own or _holds_uncounted(module)):
+            # A module that calls others and also computes itself (multi-head attention: its
+            # projections around out_proj) gets a row for its own part, after its children's.
+            make_row(module, _output_shape(output), own, recurse=False)
+
+    def _holds_uncounted(module: nn.Module) -> bool:
+        return any(id(p) not in counted for p in module.parameters(recurse=False))
 
     handles = []
     for module in model.modules():
@@ -265,7 +312,10 @@ def _run(model: nn.Module, name: str, size: tuple[int, int, int], depth: int | N
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, *size, device=device))
+            if tokens:  # one sequence of size[-1] token ids
+                model(torch.zeros(1, size[-1], dtype=torch.long, device=device))
+            else:
+                model(torch.zeros(1, *size, device=device))
     except RuntimeError as err:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ShapeError(
@@ -292,4 +342,5 @@ def _run(model: nn.Module, name: str, size: tuple[int, int, int], depth: int | N
         total_params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
         total_macs=total[0],
+        tokens=tokens,
     )

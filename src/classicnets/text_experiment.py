@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from typing import Any
 
 import torch
 
-from .data.text import TextCorpus, load_corpus
+from .data.text import TextCorpus, corpus_path, load_corpus, read_text
 from .errors import ClassicnetsError, TrainingDivergedError
 from .experiment import DEFAULT_LR, _default_run_dir, _prepare_run_dir, _write_curves
 from .models import create_model, model_info
@@ -222,6 +223,53 @@ def read_text_config(run_dir: str | os.PathLike) -> TextConfig | None:
         return None
     fields = TextConfig.__dataclass_fields__
     return TextConfig(**{k: v for k, v in saved.items() if k in fields})
+
+
+def evaluate_text_run(
+    run_dir: str | os.PathLike,
+    *,
+    data: str | None = None,
+    data_dir: str | None = None,
+    split: str = "test",
+    device: str = "auto",
+) -> dict[str, Any]:
+    """Score a trained language model on its corpus or on another text.
+
+    The text is cut as in training: ``"test"`` is the last ``val_fraction`` of it (the
+    validation text of the run's own corpus), ``"train"`` the rest. Tokens are encoded with the
+    run's vocabulary, so another text may use only tokens of the training text (words outside
+    a word vocabulary count as ``<unk>``).
+
+    Returns:
+        ``{"data", "split", "tokens", "loss", "perplexity", "bits_per_token", ...}``: loss in
+        nats per token, plus the model's other metrics (next-token accuracy).
+    """
+    config = read_text_config(run_dir)
+    if config is None:
+        raise ClassicnetsError(f"{run_dir} is not a language model's run directory.")
+    if split not in ("train", "test"):
+        raise ClassicnetsError(f"The split must be 'train' or 'test', got {split!r}.")
+    model = load(run_dir, device=device)
+    if model.vocabulary is None:
+        raise ClassicnetsError(f"The checkpoint in {run_dir} has no vocabulary to read text with.")
+    source = data or config.data
+    own = data is None or data == config.data
+    text = read_text(corpus_path(source, data_dir or config.data_dir))
+    ids = model.vocabulary.encode(text[: config.max_chars] if own else text)
+    cut = int(len(ids) * (1.0 - config.val_fraction))
+    part = ids[cut:] if split == "test" else ids[:cut]
+    if len(part) < 2:
+        raise ClassicnetsError(
+            f"The {split} part of {source} has {len(part)} tokens; scoring needs at least 2."
+        )
+    logs = model.evaluate(part)
+    return {
+        "data": Path(str(source)).stem,
+        "split": split,
+        "tokens": len(part),
+        **logs,
+        "bits_per_token": logs["loss"] / math.log(2),
+    }
 
 
 def _named(config: TextConfig, corpus: TextCorpus) -> TextConfig:

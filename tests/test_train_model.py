@@ -183,3 +183,31 @@ def test_best_checkpoint_survives_a_worse_last(digits, tmp_path):
     assert (tmp_path / "last.safetensors").read_bytes() != best
     assert json.loads((tmp_path / "last.json").read_text())["epochs_done"] == 3
     assert cn.load(tmp_path / "best").epochs_done == 2
+
+
+def test_a_callback_can_set_each_batch_learning_rate(digits):
+    class Freeze(cn.train.Callback):
+        """Rate 0 on every other batch, after the schedule has set its own."""
+
+        def __init__(self):
+            self.before, self.after, self.rates = [], [], []
+
+        def on_train_batch_begin(self, step):
+            self.before.append([p.detach().clone() for p in self.model.module.parameters()])
+            if step % 2:
+                for group in self.model.optimizer.param_groups:
+                    group["lr"] = 0.0
+            self.rates.append(self.model.optimizer.param_groups[0]["lr"])
+
+        def on_train_batch_end(self, step, logs):
+            self.after.append([p.detach().clone() for p in self.model.module.parameters()])
+
+    train, _ = digits
+    model = cn.Model(cn.create_model("mlp", in_channels=1, image_size=8, num_classes=10))
+    model.compile(optimizer="sgd", lr=0.1, schedule="onecycle")
+    freeze = Freeze()
+    model.fit(train.subset(slice(0, 64)), epochs=1, batch_size=16, callbacks=[freeze])
+    assert freeze.rates[1] == freeze.rates[3] == 0.0 and 0.0 < freeze.rates[0] < 0.1
+    for step, (before, after) in enumerate(zip(freeze.before, freeze.after, strict=True)):
+        moved = any(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
+        assert moved == (step % 2 == 0), step

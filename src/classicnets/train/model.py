@@ -313,6 +313,8 @@ class Model:
             self.batches(x, y, batch_size, seed, epoch, augment)
         ):
             self._set_learning_rate()
+            for cb in callbacks:  # after the schedule: a callback may set this batch's rate
+                cb.on_train_batch_begin(step)
             logs = self.train_step(inputs, targets)
             self.global_step += 1
             means.add(logs, len(targets))

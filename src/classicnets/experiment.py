@@ -20,10 +20,11 @@ import torch
 
 from .data import ImageDataset, dataset_info, load_dataset
 from .data.augment import Augment
-from .errors import ClassicnetsError, ShapeError, TrainingDivergedError
+from .errors import ClassicnetsError, ShapeError
 from .models import create_model, model_info
 from .models._recipes import recipe_for
-from .train import CSVLogger, Model, ModelCheckpoint, ProgressBar, load
+from .rundir import default_run_dir, fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
+from .train import Model
 
 DEFAULT_LR = {
     "sgd": 0.1,
@@ -107,36 +108,6 @@ class RunResult:
         )
 
 
-def _default_run_dir(config: TrainConfig) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{config.model}-{config.data}-{stamp}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
-
-
-def _prepare_run_dir(path: Path) -> Path:
-    if path.exists() and not path.is_dir():
-        raise ClassicnetsError(f"Output directory {path} is a file; choose another --out.")
-    if path.is_dir() and any(path.iterdir()):
-        raise ClassicnetsError(
-            f"Output directory {path} is not empty; continue that run with --resume {path} or "
-            f"choose another --out."
-        )
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise ClassicnetsError(
-            f"Cannot write to output directory {path}: {err.strerror}; choose another --out."
-        ) from None
-    return path
-
-
 def build_for_data(
     name: str, train: ImageDataset, image_size: int | None, model_kwargs: dict[str, Any]
 ) -> tuple[torch.nn.Module, int, list[str]]:
@@ -187,16 +158,7 @@ def build_for_data(
 def _write_summary(model: Model, path: Path, input_shape: tuple[int, int, int]) -> None:
     from .summary import summary
 
-    text = str(summary(model.module, input_size=input_shape))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + "\n")
-    os.replace(tmp, path)
-
-
-def _write_curves(run_dir: Path, title: str) -> None:
-    from .viz.curves import plot_curves, read_metrics
-
-    plot_curves(read_metrics(run_dir / "metrics.csv"), run_dir / "curves.png", title=title)
+    write_atomically(path, str(summary(model.module, input_size=input_shape)) + "\n")
 
 
 def load_data(
@@ -251,7 +213,8 @@ def train_run(
             notify(note)
     if image_size != train.image_shape[-1]:
         train, test = train.resized(image_size), test.resized(image_size)
-    run_dir = _prepare_run_dir(Path(config.out) if config.out else _default_run_dir(config))
+    run_dir = Path(config.out) if config.out else default_run_dir(config.model, config.data)
+    run_dir = prepare_run_dir(run_dir)
     model = Model(module, device=config.device)
     steps_per_epoch = model.steps_per_epoch(len(train), config.batch_size)
     model.compile(
@@ -267,7 +230,7 @@ def train_run(
     )
     saved = {**dataclasses.asdict(config), "image_size": image_size, "out": str(run_dir)}
     saved.update(optimizer=optimizer, lr=lr)  # what the recipe chose, so a resume keeps it
-    (run_dir / "config.json").write_text(json.dumps(saved, indent=2) + "\n")
+    write_atomically(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
     model.input_shape = train.image_shape
     _write_summary(model, run_dir / "summary.txt", train.image_shape)
     return _fit_into(run_dir, model, config, train, test, began, notes, progress, resumed=False)
@@ -290,51 +253,30 @@ def resume_run(
     """
     began = time.perf_counter()
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file() or not (run_dir / "last.safetensors").is_file():
-        raise ClassicnetsError(
-            f"{run_dir} is not a resumable run directory (it needs config.json and "
-            f"last.safetensors)."
-        )
-    saved = json.loads((run_dir / "config.json").read_text())
+    path = run_dir / "config.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {}
     saved = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
-    config = TrainConfig(**{**saved, "epochs": epochs or saved["epochs"], "device": device})
-    model = load(run_dir / "last", device=device)
-    if model.epochs_done >= config.epochs:
-        raise ClassicnetsError(
-            f"{run_dir} has already trained {model.epochs_done} of its {config.epochs} epochs; "
-            f"pass a larger --epochs to train further."
-        )
+    epochs = epochs or saved.get("epochs", 0)
+    model = reopen_run(run_dir, epochs, device)  # checks config.json is there too
+    config = TrainConfig(**{**saved, "epochs": epochs, "device": device})
     train, test = load_data(config, model.input_shape[-1] if model.input_shape else None)
     return _fit_into(run_dir, model, config, train, test, began, [], progress, resumed=True)
 
 
 def _fit_into(run_dir, model, config, train, test, began, notes, progress, resumed) -> RunResult:
-    callbacks = [CSVLogger(run_dir / "metrics.csv", append=resumed), ModelCheckpoint(run_dir)]
-    if progress:
-        callbacks.append(ProgressBar())
-    try:
-        model.fit(
-            train,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            validation_data=test,
-            callbacks=callbacks,
-            seed=config.seed,
-            augment=config.augment,
-        )
-    except TrainingDivergedError as err:
-        kept = run_dir / "last.safetensors"
-        where = f"the last good checkpoint is {kept}" if kept.exists() else "no epoch finished"
-        if (run_dir / "metrics.csv").exists():
-            _write_curves(run_dir, f"{config.model} on {config.data}")
-        raise TrainingDivergedError(f"{err} In {run_dir}: {where}.") from None
-    except KeyboardInterrupt:
-        model.save(run_dir / "last", training_state={"interrupted": True})
-        raise ClassicnetsError(
-            f"Interrupted during epoch {model.epochs_done + 1}; a resumable checkpoint is in "
-            f"{run_dir}: continue with `classicnets train --resume {run_dir}`."
-        ) from None
-    _write_curves(run_dir, f"{config.model} on {config.data}")
+    fit_into_run_dir(
+        run_dir,
+        model,
+        train,
+        title=f"{config.model} on {config.data}",
+        progress=progress,
+        resumed=resumed,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        validation_data=test,
+        seed=config.seed,
+        augment=config.augment,
+    )
     final = model.evaluate(test)
     return RunResult(
         run_dir=run_dir,

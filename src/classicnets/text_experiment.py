@@ -23,10 +23,11 @@ from typing import Any
 import torch
 
 from .data.text import TextCorpus, corpus_path, load_corpus, read_text
-from .errors import ClassicnetsError, TrainingDivergedError
-from .experiment import DEFAULT_LR, _default_run_dir, _prepare_run_dir, _write_curves
+from .errors import ClassicnetsError
+from .experiment import DEFAULT_LR
 from .models import create_model, model_info
-from .train import CSVLogger, ModelCheckpoint, ProgressBar, load
+from .rundir import default_run_dir, fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
+from .train import load
 from .train.sequence import SequenceModel
 
 SAMPLE_LENGTH = 500  # tokens written to sample.txt
@@ -153,8 +154,11 @@ def train_text_run(
     )
     examples = len(corpus.train) - (config.window or 1)  # (input, next token) pairs
     steps_per_epoch = model.steps_per_epoch(examples, config.batch_size)  # checks the batch size
-    run_dir = Path(config.out) if config.out else _default_run_dir(_named(config, corpus))
-    run_dir = _prepare_run_dir(run_dir)
+    # Run directories are named after the corpus, not after a path to it.
+    named = Path(corpus.name).stem
+    run_dir = prepare_run_dir(
+        Path(config.out) if config.out else default_run_dir(config.model, named)
+    )
     if notify:
         notify(
             f"{corpus.name}: {corpus.characters:,} characters, a vocabulary of "
@@ -177,7 +181,7 @@ def train_text_run(
         "out": str(run_dir),
         "model_kwargs": module.classicnets_spec["kwargs"],
     }
-    (run_dir / "config.json").write_text(json.dumps(saved, indent=2) + "\n")
+    write_atomically(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
     _write_text_summary(run_dir / "summary.txt", model, corpus)
     return _fit_text(run_dir, model, config, corpus, began, progress, resumed=False)
 
@@ -193,17 +197,10 @@ def resume_text_run(
     began = time.perf_counter()
     run_dir = Path(run_dir)
     saved = read_text_config(run_dir)
-    if saved is None or not (run_dir / "last.safetensors").is_file():
-        raise ClassicnetsError(
-            f"{run_dir} is not a resumable text run (it needs config.json and last.safetensors)."
-        )
+    if saved is None:
+        raise ClassicnetsError(f"{run_dir} is not a language model's run directory.")
     config = dataclasses.replace(saved, epochs=epochs or saved.epochs, device=device)
-    model = load(run_dir / "last", device=device)
-    if model.epochs_done >= config.epochs:
-        raise ClassicnetsError(
-            f"{run_dir} has already trained {model.epochs_done} of its {config.epochs} epochs; "
-            f"pass a larger --epochs to train further."
-        )
+    model = reopen_run(run_dir, config.epochs, device)
     corpus = load_text(config)
     if model.vocabulary is None or model.vocabulary.tokens != corpus.vocabulary.tokens:
         raise ClassicnetsError(
@@ -272,11 +269,6 @@ def evaluate_text_run(
     }
 
 
-def _named(config: TextConfig, corpus: TextCorpus) -> TextConfig:
-    # Run directories are named after the corpus, not after a path to it.
-    return dataclasses.replace(config, data=Path(corpus.name).stem)
-
-
 def _write_text_summary(path: Path, model: SequenceModel, corpus: TextCorpus) -> None:
     params = sum(p.numel() for p in model.module.parameters())
     lines = [
@@ -288,42 +280,26 @@ def _write_text_summary(path: Path, model: SequenceModel, corpus: TextCorpus) ->
         "",
         str(model.module),
     ]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_atomically(path, "\n".join(lines) + "\n")
 
 
 def _fit_text(run_dir, model, config, corpus, began, progress, resumed) -> TextRunResult:
-    callbacks = [
-        CSVLogger(run_dir / "metrics.csv", append=resumed),
-        ModelCheckpoint(run_dir, monitor="val_loss"),
-    ]
-    if progress:
-        callbacks.append(ProgressBar())
-    title = f"{config.model} on {corpus.name}"
-    try:
-        model.fit(
-            corpus.train,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            validation_data=corpus.val,
-            callbacks=callbacks,
-            seed=config.seed,
-        )
-    except TrainingDivergedError as err:
-        if (run_dir / "metrics.csv").exists():
-            _write_curves(run_dir, title)
-        raise TrainingDivergedError(f"{err} The run directory is {run_dir}.") from None
-    except KeyboardInterrupt:
-        model.save(run_dir / "last", training_state={"interrupted": True})
-        raise ClassicnetsError(
-            f"Interrupted during epoch {model.epochs_done + 1}; a resumable checkpoint is in "
-            f"{run_dir}: continue with `classicnets train --resume {run_dir}`."
-        ) from None
-    _write_curves(run_dir, title)
+    fit_into_run_dir(
+        run_dir,
+        model,
+        corpus.train,
+        title=f"{config.model} on {corpus.name}",
+        monitor="val_loss",
+        progress=progress,
+        resumed=resumed,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        validation_data=corpus.val,
+        seed=config.seed,
+    )
     final = model.evaluate(corpus.val)
     sample = "".join(model.generate("", SAMPLE_LENGTH, temperature=0.8, seed=config.seed))
-    (run_dir / "sample.txt").write_text(sample + "\n")
+    write_atomically(run_dir / "sample.txt", sample + "\n")
     return TextRunResult(
         run_dir=run_dir,
         model=config.model,

@@ -105,11 +105,13 @@ def run(
     }
 
 
-def _flags(args: argparse.Namespace) -> list[str]:
+def _flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
     """The command-line flags that reproduce this run (defaults left out)."""
     flags = []
     for key, value in vars(args).items():
-        if key == "out" or value in (False, 0, ""):
+        if key == "out" or value == parser.get_default(key):
+            continue
+        if args.course and key in ("epochs", "widths"):  # the fast network's, unused
             continue
         flag = "--" + key.replace("_", "-")
         flags.append(flag if value is True else f"{flag} {value}")
@@ -172,7 +174,7 @@ def main() -> None:
             )
     result = {
         "benchmark": "cifar10",
-        "command": " ".join(["python benchmarks/cifar10.py", *_flags(args)]),
+        "command": " ".join(["python benchmarks/cifar10.py", *_flags(parser, args)]),
         "machine": machine(),
         "load_seconds": round(load_seconds, 1),
         "train_images": len(train),

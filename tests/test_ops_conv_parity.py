@@ -112,15 +112,18 @@ def test_pool2d_matches_torch_forward_and_gradients(case):
         return reference(t, **common, **extra)
 
     try:
-        ref, (ref_grad,) = _grads(ref_fn, x, seed=case["seed"])
+        with torch.no_grad():
+            probe = ref_fn(x)
     except RuntimeError:  # torch refuses an empty output: so must we
         with pytest.raises(ShapeError, match="gives an empty output"):
             ours_fn(x)
         return
+    # A dilated window can fall on padding only. Torch's backward then routes its gradient to
+    # an arbitrary cell, even outside the tensor: it corrupts the heap (torch 2.13 CPU) and the
+    # process aborts later. Those cases have no reference, so torch's backward never sees them.
+    assume(torch.isfinite(probe).all())
+    ref, (ref_grad,) = _grads(ref_fn, x, seed=case["seed"])
     ours, (our_grad,) = _grads(ours_fn, x, seed=case["seed"])
-    # A dilated window can fall on padding only; torch then routes its gradient to an arbitrary
-    # cell (even of another channel), so those cases have no reference to compare with.
-    assume(torch.isfinite(ref).all())
     torch.testing.assert_close(ours, ref, **TOL)
     torch.testing.assert_close(our_grad, ref_grad, **TOL)
 

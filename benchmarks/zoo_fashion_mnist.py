@@ -44,6 +44,7 @@ from _machine import machine
 
 from classicnets.experiment import TrainConfig, build_for_data, load_data
 from classicnets.train import Callback, Model
+from classicnets.train.optim import one_cycle
 
 RESULTS = Path(__file__).parent / "results"
 # d2l (PyTorch edition, chapters 7-8): test accuracy after 10 epochs on Fashion-MNIST, and the
@@ -97,10 +98,7 @@ class OneCycleOverBudget(Callback):
         progress = self.steps / self.total_steps
         if self.seconds:
             progress = max(progress, (time.perf_counter() - self.began) / self.seconds)
-        if progress < self.pct_start:
-            factor = 0.04 + 0.96 * progress / self.pct_start
-        else:
-            factor = max(0.0, 1.0 - (progress - self.pct_start) / (1.0 - self.pct_start))
+        factor = one_cycle(progress, self.pct_start, 1.0)
         for group in self.model.optimizer.param_groups:
             group["lr"] = self.model.config.lr * factor
         self.steps += 1

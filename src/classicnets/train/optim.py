@@ -69,6 +69,15 @@ def build_optimizer(
     return makers[name]()
 
 
+def one_cycle(position: float, peak: float, end: float) -> float:
+    """The triangular one-cycle multiplier (Smith 2018) at ``position``: 0.04 at the start,
+    rising linearly to 1 at ``peak``, then falling linearly to 0 at ``end``. Positions are in
+    any unit: update numbers, or fractions of a run (``peak=0.25, end=1.0``)."""
+    if position < peak:
+        return 0.04 + 0.96 * position / peak
+    return max(0.0, 1.0 - (position - peak) / (end - peak))
+
+
 @dataclass(frozen=True)
 class Schedule:
     """A learning-rate multiplier over ``total_steps`` updates.
@@ -102,11 +111,8 @@ class Schedule:
         """The multiplier for update number ``step`` (0-based)."""
         total = max(1, self.total_steps)
         if self.name == "onecycle":
-            # Triangular one-cycle (Smith 2018): 0.04 -> 1 over pct_start, then down to 0.
             peak = max(1, round(total * self.pct_start))
-            if step < peak:
-                return 0.04 + 0.96 * step / peak
-            return max(0.0, 1.0 - (step - peak) / max(1, total - peak))
+            return one_cycle(step, peak, peak + max(1, total - peak))
         warm = 1.0
         if self.warmup_steps and step < self.warmup_steps:
             warm = (step + 1) / self.warmup_steps

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-import torch
 from rich.console import Console
 from rich.table import Table
 
 from .cli_ops import parse_input_size
 from .errors import ClassicnetsError
-from .models import create_model, list_models, model_info
+from .models import list_models, model_info
 from .summary import human, summary
 
 
@@ -93,7 +92,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             if "sequence" in model_info(row["name"]).tags
             else "x".join(map(str, row["input"])),
             f"{row['params']:,}",
-            "-" if row["macs"] is None else human(row["macs"]),
+            human(row["macs"]),
             row["paper"],
         ]
         for row in rows
@@ -118,13 +117,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _native_counts(name: str) -> tuple[int, int | None]:
+def _native_counts(name: str) -> tuple[int, int]:
     """Parameters and MACs with the model's defaults, on the meta device (so even VGG-19 costs
-    milliseconds). A model that does not take an image, like a language model, has no MACs."""
-    try:
-        result = summary(name, depth=1)
-        return result.total_params, result.total_macs
-    except ClassicnetsError:
-        with torch.device("meta"):
-            model = create_model(name)
-        return sum(p.numel() for p in model.parameters()), None
+    milliseconds); a language model is counted on its native sequence length."""
+    result = summary(name, depth=1)
+    return result.total_params, result.total_macs

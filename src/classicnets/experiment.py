@@ -23,7 +23,7 @@ from .data.augment import Augment
 from .errors import ClassicnetsError, ShapeError
 from .models import create_model, model_info
 from .models._recipes import recipe_for
-from .rundir import default_run_dir, fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
+from .rundir import fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
 from .train import Model
 
 DEFAULT_LR = {
@@ -213,8 +213,7 @@ def train_run(
             notify(note)
     if image_size != train.image_shape[-1]:
         train, test = train.resized(image_size), test.resized(image_size)
-    run_dir = Path(config.out) if config.out else default_run_dir(config.model, config.data)
-    run_dir = prepare_run_dir(run_dir)
+    run_dir = prepare_run_dir(config.out, config.model, config.data)
     model = Model(module, device=config.device)
     steps_per_epoch = model.steps_per_epoch(len(train), config.batch_size)
     model.compile(

@@ -28,9 +28,11 @@ def default_run_dir(model: str, data: str) -> Path:
     return path
 
 
-def prepare_run_dir(path: Path) -> Path:
-    """Create ``path`` for a new run: refuse a file or a non-empty folder (nothing the user had
-    is overwritten) and check it can be written, before any training."""
+def prepare_run_dir(out: str | os.PathLike | None, model: str, data: str) -> Path:
+    """Create the directory of a new run, ``out`` or else :func:`default_run_dir`: refuse a
+    file or a non-empty folder (nothing the user had is overwritten) and check it can be
+    written, before any training."""
+    path = Path(out) if out else default_run_dir(model, data)
     if path.exists() and not path.is_dir():
         raise ClassicnetsError(f"Output directory {path} is a file; choose another --out.")
     if path.is_dir() and any(path.iterdir()):

@@ -26,7 +26,7 @@ from .data.text import TextCorpus, corpus_path, load_corpus, read_text
 from .errors import ClassicnetsError
 from .experiment import DEFAULT_LR
 from .models import create_model, model_info
-from .rundir import default_run_dir, fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
+from .rundir import fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
 from .train import load
 from .train.sequence import SequenceModel
 
@@ -155,10 +155,7 @@ def train_text_run(
     examples = len(corpus.train) - (config.window or 1)  # (input, next token) pairs
     steps_per_epoch = model.steps_per_epoch(examples, config.batch_size)  # checks the batch size
     # Run directories are named after the corpus, not after a path to it.
-    named = Path(corpus.name).stem
-    run_dir = prepare_run_dir(
-        Path(config.out) if config.out else default_run_dir(config.model, named)
-    )
+    run_dir = prepare_run_dir(config.out, config.model, Path(corpus.name).stem)
     if notify:
         notify(
             f"{corpus.name}: {corpus.characters:,} characters, a vocabulary of "

@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 from _machine import machine
 
-from classicnets.experiment import TrainConfig, build_for_data, load_data
+from classicnets.runs.image import TrainConfig, build_for_data, load_data
 from classicnets.train import Callback, Model
 from classicnets.train.optim import one_cycle
 

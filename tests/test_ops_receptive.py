@@ -9,9 +9,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from classicnets.analysis import receptive_field
 from classicnets.errors import ClassicnetsError, ShapeError
 from classicnets.models import create_model, list_models, model_info
-from classicnets.ops import receptive_field
 
 SMALL = 80  # side of the images the registry-wide test uses where a model takes them
 

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from classicnets.analysis import summary
 from classicnets.errors import ShapeError
 from classicnets.models import create_model, model_info
-from classicnets.summary import summary
 
 
 def _flop_counter_macs(model: nn.Module, input_size: tuple[int, ...]) -> int:

@@ -11,9 +11,9 @@ import pytest
 from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.cli import main
 from classicnets.errors import UnknownNameError
-from classicnets.experiment import DEFAULT_LR, TrainConfig
 from classicnets.models import list_models, model_info
-from classicnets.models._recipes import FALLBACK, RECIPES, recipe_for
+from classicnets.runs.image import DEFAULT_LR, TrainConfig
+from classicnets.runs.recipes import FALLBACK, RECIPES, recipe_for
 from classicnets.train.optim import OPTIMIZERS
 
 IMAGE_MODELS = [n for n in list_models() if "sequence" not in model_info(n).tags]

@@ -18,9 +18,9 @@ import torch
 
 from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.cli import main
-from classicnets.experiment import TrainConfig, load_data
 from classicnets.models import create_model, list_models, model_info
-from classicnets.models._recipes import recipe_for
+from classicnets.runs.image import TrainConfig, load_data
+from classicnets.runs.recipes import recipe_for
 
 IMAGE_MODELS = [n for n in list_models() if "sequence" not in model_info(n).tags]
 QUICK = ["--epochs", "1", "--limit", "4", "--batch-size", "4", "--device", "cpu", "--json"]

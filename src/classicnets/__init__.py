@@ -1,10 +1,10 @@
 """classicnets: the classic neural networks of deep-learning courses, explained, reproduced and
 trained in minutes."""
 
+from .analysis import summary
 from .data import ImageDataset, list_datasets, load_dataset
 from .errors import ClassicnetsError
 from .models import create_model, list_models, register_model
-from .summary import summary
 from .train import Callback, History, Model, load
 
 __version__ = "0.1.0"

@@ -1,5 +1,6 @@
 """Convolution arithmetic from first principles: what a convolutional layer computes, what shape
-comes out, what each output cell sees, and the classic hand-made kernels."""
+comes out, what each output cell sees, and the classic hand-made kernels. Pure: nothing here
+knows the models (walking a model's layers is :mod:`classicnets.analysis`)."""
 
 from . import kernels
 from .conv import conv2d
@@ -7,7 +8,7 @@ from .corr import convolve2d, corr2d, corr2d_multi_in, corr2d_multi_in_out
 from .explain import explain_corr2d, explain_pool2d
 from .kernels import apply_kernel, get_kernel, list_kernels
 from .pool import pool2d
-from .receptive import LayerField, receptive_field
+from .receptive import LayerField
 from .shapes import conv_output_size
 
 __all__ = [
@@ -25,5 +26,4 @@ __all__ = [
     "kernels",
     "list_kernels",
     "pool2d",
-    "receptive_field",
 ]

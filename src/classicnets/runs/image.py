@@ -18,13 +18,13 @@ from typing import Any
 
 import torch
 
-from .data import ImageDataset, dataset_info, load_dataset
-from .data.augment import Augment
-from .errors import ClassicnetsError, ShapeError
-from .models import create_model, model_info
-from .models._recipes import recipe_for
+from ..data import ImageDataset, dataset_info, load_dataset
+from ..data.augment import Augment
+from ..errors import ClassicnetsError, ShapeError
+from ..models import create_model, model_info
+from .recipes import recipe_for
 from .rundir import fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
-from .train import Model
+from ..train import Model
 
 DEFAULT_LR = {
     "sgd": 0.1,
@@ -156,7 +156,7 @@ def build_for_data(
 
 
 def _write_summary(model: Model, path: Path, input_shape: tuple[int, int, int]) -> None:
-    from .summary import summary
+    from ..analysis import summary
 
     write_atomically(path, str(summary(model.module, input_size=input_shape)) + "\n")
 

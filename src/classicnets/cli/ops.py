@@ -10,18 +10,18 @@ from rich.columns import Columns
 from rich.console import Console
 from rich.table import Table
 
-from .errors import ClassicnetsError
-from .ops import (
+from ..analysis import receptive_field
+from ..errors import ClassicnetsError
+from ..ops import (
     convolve2d,
     corr2d,
     explain_corr2d,
     explain_pool2d,
     list_kernels,
     pool2d,
-    receptive_field,
 )
-from .ops.explain import format_number
-from .ops.kernels import describe_kernel, get_kernel
+from ..ops.explain import format_number
+from ..ops.kernels import describe_kernel, get_kernel
 
 MATRIX_HELP = 'rows separated by ";", numbers by spaces or commas, e.g. "0 1 2; 3 4 5; 6 7 8"'
 
@@ -248,7 +248,7 @@ def cmd_kernels(args: argparse.Namespace) -> int:
             table.add_row(name, matrix, describe_kernel(name))
         console.print(table)
         return 0
-    from .viz.kernels import load_photo, plot_kernel_grid  # matplotlib only when drawing
+    from ..viz.kernels import load_photo, plot_kernel_grid  # matplotlib only when drawing
 
     image = load_photo(args.image)
     path = plot_kernel_grid(image, names, args.out, title=f"{args.image}: classic kernels")

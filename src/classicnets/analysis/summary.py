@@ -28,10 +28,11 @@ from rich.table import Table
 from rich.text import Text
 from torch import nn
 
-from .errors import ShapeError
-from .layers.attention import MultiHeadAttention
-from .layers.unroll import Recurrent
-from .models import create_model, model_info
+from ..errors import ShapeError
+from ..layers.attention import MultiHeadAttention
+from ..layers.unroll import Recurrent
+from ..models import create_model, model_info
+from .hooks import run_hooked
 
 __all__ = ["LayerRow", "Summary", "summary", "layer_macs"]
 
@@ -282,13 +283,13 @@ def _run(
         params = sum(p.numel() for p in fresh)
         rows.append(LayerRow(names[module], type(module).__name__, shape, params, macs))
 
-    def pre_hook(module: nn.Module, inputs: tuple) -> None:
+    def pre_hook(_name: str, module: nn.Module, inputs: tuple) -> None:
         if stack:
             stack[-1].has_children = True
         stack.append(_Call(len(stack), total[0]))
         called.add(module)
 
-    def hook(module: nn.Module, inputs: tuple, output) -> None:
+    def hook(_name: str, module: nn.Module, inputs: tuple, output) -> None:
         own = layer_macs(module, inputs, output)
         total[0] += own
         call = stack.pop()
@@ -304,27 +305,13 @@ def _run(
     def _holds_uncounted(module: nn.Module) -> bool:
         return any(id(p) not in counted for p in module.parameters(recurse=False))
 
-    handles = []
-    for module in model.modules():
-        handles.append(module.register_forward_pre_hook(pre_hook))
-        handles.append(module.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            if tokens:  # one sequence of size[-1] token ids
-                model(torch.zeros(1, size[-1], dtype=torch.long, device=device))
-            else:
-                model(torch.zeros(1, *size, device=device))
-    except RuntimeError as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ShapeError(
-            f"{name} cannot take a {_shape_text(size)} input: {message.rstrip('.')}."
-        ) from None
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
+    if tokens:  # one sequence of size[-1] token ids
+        example = torch.zeros(1, size[-1], dtype=torch.long, device=device)
+    else:
+        example = torch.zeros(1, *size, device=device)
+    run_hooked(
+        model, example, label=name, size_text=_shape_text(size), hook=hook, pre_hook=pre_hook
+    )
     # Parameters no row holds yet: those of modules the forward skipped (GoogLeNet's auxiliary
     # classifiers in eval mode), then any held directly by a called container.
     for module in model.modules():

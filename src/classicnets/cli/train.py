@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from .errors import ClassicnetsError
+from ..errors import ClassicnetsError
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -116,8 +116,8 @@ _FIELDS = (
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .cli_text import cmd_train_text, is_text_training
-    from .experiment import TrainConfig, resume_run, train_run
+    from ..runs.image import TrainConfig, resume_run, train_run
+    from .text import cmd_train_text, is_text_training
 
     if is_text_training(args):
         return cmd_train_text(args)
@@ -176,12 +176,12 @@ def report_run(result, summary: str, as_json: bool) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .data import load_dataset
-    from .text_experiment import read_text_config
-    from .train import load
+    from ..data import load_dataset
+    from ..runs.text import read_text_config
+    from ..train import load
 
     if read_text_config(args.run_dir) is not None:
-        from .cli_text import cmd_evaluate_text  # cli_text builds on this module
+        from .text import cmd_evaluate_text  # cli_text builds on this module
 
         return cmd_evaluate_text(args)
 
@@ -220,8 +220,8 @@ def _run_config(run_dir: str) -> dict:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .predict import predict_files
-    from .train import load
+    from ..runs.predict import predict_files
+    from ..train import load
 
     model = load(args.run_dir, device=args.device)
     results = predict_files(model, args.images, top=args.top)
@@ -236,7 +236,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from .data import dataset_info, list_datasets, locate_dataset
+    from ..data import dataset_info, list_datasets, locate_dataset
 
     rows = []
     for name in list_datasets():

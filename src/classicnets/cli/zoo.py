@@ -8,10 +8,10 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from .cli_ops import parse_input_size
-from .errors import ClassicnetsError
-from .models import list_models, model_info
-from .summary import human, summary
+from ..analysis import human, summary
+from ..errors import ClassicnetsError
+from ..models import list_models, model_info
+from .ops import parse_input_size
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -10,8 +10,8 @@ import argparse
 import json
 import sys
 
-from .cli_train import announce, check_resume_flags, note_printer, report_run
-from .errors import ClassicnetsError
+from ..errors import ClassicnetsError
+from .train import announce, check_resume_flags, note_printer, report_run
 
 # train flags that only language models take, and the image flags they do not
 TEXT_FLAGS = ("seq_len", "window", "hidden", "layers")
@@ -59,8 +59,8 @@ def is_text_training(args: argparse.Namespace) -> bool:
     Raises:
         ClassicnetsError: text-only flags given for an image model.
     """
-    from .models import model_info
-    from .text_experiment import read_text_config
+    from ..models import model_info
+    from ..runs.text import read_text_config
 
     if args.resume:
         if read_text_config(args.resume) is not None:
@@ -79,7 +79,7 @@ def is_text_training(args: argparse.Namespace) -> bool:
 
 def cmd_train_text(args: argparse.Namespace) -> int:
     """``classicnets train`` for a language model: a new run, or ``--resume`` of one."""
-    from .text_experiment import TextConfig, resume_text_run, train_text_run
+    from ..runs.text import TextConfig, resume_text_run, train_text_run
 
     image_only = [f for f in IMAGE_FLAGS if getattr(args, f, None) is not None]
     if image_only:
@@ -106,7 +106,7 @@ def cmd_train_text(args: argparse.Namespace) -> int:
 
 def cmd_evaluate_text(args: argparse.Namespace) -> int:
     """``classicnets evaluate`` for a language model's run."""
-    from .text_experiment import evaluate_text_run
+    from ..runs.text import evaluate_text_run
 
     if args.tta:
         raise ClassicnetsError("--tta mirrors images; a language model's run has none.")
@@ -127,7 +127,7 @@ def cmd_evaluate_text(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .train import SequenceModel, load
+    from ..train import SequenceModel, load
 
     model = load(args.run_dir, device=args.device)
     if not isinstance(model, SequenceModel):

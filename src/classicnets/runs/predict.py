@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ClassicnetsError
-from .train.model import Model
+from ..errors import ClassicnetsError
+from ..train.model import Model
 
 
 def read_image(path: str | os.PathLike, shape: Sequence[int]) -> torch.Tensor:

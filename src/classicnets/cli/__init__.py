@@ -12,10 +12,10 @@ import sys
 
 from rich.console import Console
 
-from . import __version__
-from .errors import ClassicnetsError
+from .. import __version__
+from ..errors import ClassicnetsError
 
-COMMAND_MODULES = ("cli_train", "cli_ops", "cli_zoo", "cli_text")
+COMMAND_MODULES = ("train", "ops", "zoo", "text")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     import importlib
 
     for name in COMMAND_MODULES:
-        importlib.import_module(f"classicnets.{name}").add_commands(sub)
+        importlib.import_module(f"classicnets.cli.{name}").add_commands(sub)
     return parser
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._registry import model_info
+from ..models import model_info
 
 
 @dataclass(frozen=True)

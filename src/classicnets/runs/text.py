@@ -22,13 +22,13 @@ from typing import Any
 
 import torch
 
-from .data.text import TextCorpus, corpus_path, load_corpus, read_text
-from .errors import ClassicnetsError
-from .experiment import DEFAULT_LR
-from .models import create_model, model_info
+from ..data.text import TextCorpus, corpus_path, load_corpus, read_text
+from ..errors import ClassicnetsError
+from .image import DEFAULT_LR
+from ..models import create_model, model_info
 from .rundir import fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
-from .train import load
-from .train.sequence import SequenceModel
+from ..train import load
+from ..train.sequence import SequenceModel
 
 SAMPLE_LENGTH = 500  # tokens written to sample.txt
 

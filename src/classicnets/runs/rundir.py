@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import ClassicnetsError, TrainingDivergedError
-from .train import CSVLogger, Model, ModelCheckpoint, ProgressBar, load
+from ..errors import ClassicnetsError, TrainingDivergedError
+from ..train import CSVLogger, Model, ModelCheckpoint, ProgressBar, load
 
 
 def default_run_dir(model: str, data: str) -> Path:
@@ -54,7 +54,7 @@ def prepare_run_dir(out: str | os.PathLike | None, model: str, data: str) -> Pat
 
 def write_curves(run_dir: Path, title: str) -> None:
     """Plot ``metrics.csv`` into ``curves.png``."""
-    from .viz.curves import plot_curves, read_metrics
+    from ..viz.curves import plot_curves, read_metrics
 
     plot_curves(read_metrics(run_dir / "metrics.csv"), run_dir / "curves.png", title=title)
 

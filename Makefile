@@ -11,7 +11,7 @@ ifneq ($(wildcard ../shared/data),)
 export CLASSICNETS_DATA ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test test-slow lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(PY) -m pytest
+
+# Every registered model trained through the CLI on digits and CIFAR-10 (about 10 minutes).
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -89,6 +89,21 @@ def test_kernels_writes_a_png_grid(capsys, tmp_path):
     assert "wrote" in out and "2 kernels" in out
 
 
+def test_kernels_out_is_a_png_file_and_never_overwritten_unasked(capsys, tmp_path):
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    code, _, err = run(capsys, "kernels", "--kernel", "edge", "--out", str(folder))
+    assert code == 2 and "is a folder; name a file, e.g." in err and not list(folder.iterdir())
+    code, _, err = run(capsys, "kernels", "--kernel", "edge", "--out", str(tmp_path / "k.jpg"))
+    assert code == 2 and "must name a .png file" in err
+    mine = folder / "mine.png"
+    mine.write_bytes(b"my own picture")
+    code, _, err = run(capsys, "kernels", "--kernel", "edge", "--out", str(mine))
+    assert code == 2 and "exists; pass --force" in err and mine.read_bytes() == b"my own picture"
+    code, out, _ = run(capsys, "kernels", "--kernel", "edge", "--out", str(mine), "--force")
+    assert code == 0 and mine.read_bytes()[:4] == b"\x89PNG" and f"wrote {mine}" in out
+
+
 def test_kernels_from_an_image_file(capsys, tmp_path):
     import numpy as np
     import skimage.io

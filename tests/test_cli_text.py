@@ -68,12 +68,13 @@ def test_train_json_line(corpus, tmp_path, capsys):
     out = tmp_path / "w"
     args = ["train", "char_rnn", "--data", str(corpus), "--window", "10", "--hidden", "16"]
     assert main(args + ["--epochs", "1", "--out", str(out), "--json", "--device", "cpu"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(result) == {"model", "data", "epochs", "val_loss", "val_perplexity", "seconds"} | {
-        "run_dir"
-    }
-    assert result["data"] == "play.txt" and result["epochs"] == 1
+    result = json.loads(capsys.readouterr().out)
+    assert {"val_loss", "val_perplexity", "test_loss", "test_perplexity", "checkpoint"} <= set(
+        result
+    )
+    assert result["data"] == "play" and result["epochs"] == 1
     assert result["val_perplexity"] == pytest.approx(2.718281828 ** result["val_loss"], rel=1e-3)
+    assert result["test_bits_per_token"] == pytest.approx(result["test_loss"] / 0.693147, rel=1e-4)
 
 
 def test_generate_streams_reproducible_text(run_dir, capsys):
@@ -91,7 +92,7 @@ def test_resume_continues_a_text_run(run_dir, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
     assert main(["train", "--resume", str(copy), "--epochs", "3", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["epochs"] == 3
+    assert json.loads(capsys.readouterr().out)["epochs"] == 3
     assert len((copy / "metrics.csv").read_text().splitlines()) == 4
     assert main(["train", "--resume", str(copy), "--epochs", "3"]) == 2
     assert "already trained 3 of its 3 epochs" in one_error(capsys)
@@ -145,13 +146,13 @@ def test_train_on_a_file_that_is_not_text(tmp_path, capsys, content, message):
         (["train", "char_lstm", "--data", "tinyshakespear"], "Did you mean 'tinyshakespeare'"),
         (
             ["train", "char_transformer", "--window", "0", "--data", "PLAY"],
-            "window must be a positive integer, got 0",
+            "--window must be a positive whole number, got 0",
         ),
         (
             ["train", "char_transformer", "--seq-len", "-5", "--data", "PLAY"],
-            "seq_len must be a positive integer, got -5",
+            "--seq-len must be a positive whole number, got -5",
         ),
-        (["train", "char_lstm", "--batch-size", "0", "--data", "PLAY"], "batch size must be"),
+        (["train", "char_lstm", "--batch-size", "0", "--data", "PLAY"], "--batch-size must be a"),
         (["train", "char_gru", "--batch-size", "5000", "--data", "PLAY"], "too few for 5000"),
     ],
 )
@@ -172,31 +173,34 @@ def test_generate_needs_a_language_model(tmp_path, capsys):
     assert torch.get_num_threads() == 1  # the module fixture is in force
 
 
-def test_evaluate_scores_the_validation_text_with_the_best_checkpoint(run_dir, capsys):
+def test_evaluate_scores_the_test_text_with_the_best_checkpoint(run_dir, capsys):
     assert main(["evaluate", str(run_dir), "--device", "cpu", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    rows = (run_dir / "metrics.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    best = min(float(r.split(",")[header.index("val_loss")]) for r in rows[1:])
+    result = json.loads(capsys.readouterr().out)
+    results = json.loads((run_dir / "results.json").read_text())
     assert result["split"] == "test" and result["tokens"] == len(TEXT) - int(len(TEXT) * 0.9)
-    assert result["loss"] == pytest.approx(best, abs=1e-4)
+    assert result["loss"] == results["test"]["loss"]  # the number train reported, exactly
     assert result["bits_per_token"] == pytest.approx(result["loss"] / 0.693147, rel=1e-4)
     assert result["perplexity"] == pytest.approx(2.718281828 ** result["loss"], rel=1e-3)
     assert 0.0 <= result["accuracy"] <= 1.0
+    rows = (run_dir / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    best = min(float(r.split(",")[header.index("val_loss")]) for r in rows[1:])
+    assert main(["evaluate", str(run_dir), "--split", "val", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["loss"] == pytest.approx(best, abs=1e-4)
 
 
 def test_evaluate_text_run_table_and_training_split(run_dir, capsys):
     assert main(["evaluate", str(run_dir), "--device", "cpu", "--split", "train"]) == 0
     out = capsys.readouterr().out
-    assert f"(train, {int(len(TEXT) * 0.9):,} tokens)" in out and "nats/token" in out
+    assert f"(train, {int(len(TEXT) * 0.8):,} tokens)" in out and "perplexity" in out
 
 
 def test_evaluate_text_run_on_another_text(run_dir, tmp_path, capsys):
     other = tmp_path / "other.txt"
     other.write_text("QUEEN:\nWhat news, my liege? The field is ours.\n" * 5)
     assert main(["evaluate", str(run_dir), "--data", str(other), "--device", "cpu", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["data"] == "other" and result["loss"] > 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["data"] == "other" and result["split"] == "all" and result["loss"] > 0
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,18 @@ def test_summary_json_at_a_small_input(capsys):
     assert sum(layer["params"] for layer in data["layers"]) == data["total_params"]
 
 
+def test_summary_says_when_a_model_takes_its_small_input_form(capsys):
+    assert main(["summary", "resnet18", "--input", "3x16x16", "--depth", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "11,681,832" in captured.out  # the CIFAR stem: not the paper's 11,689,512
+    assert "resnet18 below 64 px builds its small-input form" in " ".join(captured.err.split())
+    assert main(["summary", "resnet18", "--input", "3x64x64", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total_params"] == 11_689_512 and data["note"] is None
+    assert main(["summary", "vgg11", "--input", "3x32x32"]) == 0  # one form at every size
+    assert "note" not in capsys.readouterr().err
+
+
 def test_models_lists_every_model_with_params_and_macs(capsys):
     assert main(["models", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}

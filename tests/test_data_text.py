@@ -92,23 +92,29 @@ def test_corpus_path_resolution(tmp_path, monkeypatch):
     assert corpus_path("alice", root=tmp_path) == tmp_path / "text" / "alice" / "11-0.txt"
 
 
-def test_split_is_contiguous_with_one_vocabulary(tmp_path):
-    corpus = load_corpus(write(tmp_path, POEM), val_fraction=0.25)
+def test_split_is_contiguous_train_val_test_with_one_vocabulary(tmp_path):
+    corpus = load_corpus(write(tmp_path, POEM), val_fraction=0.25, test_fraction=0.15)
     assert corpus.name == "corpus.txt" and corpus.characters == len(POEM)
-    cut = int(len(POEM) * 0.75)
-    assert corpus.vocabulary.decode(corpus.train) == POEM[:cut]
-    assert corpus.vocabulary.decode(corpus.val) == POEM[cut:]
+    val_start, test_start = int(len(POEM) * 0.6), int(len(POEM) * 0.85)
+    assert corpus.vocabulary.decode(corpus.train) == POEM[:val_start]
+    assert corpus.vocabulary.decode(corpus.val) == POEM[val_start:test_start]
+    assert corpus.vocabulary.decode(corpus.test) == POEM[test_start:]
+    no_val = load_corpus(write(tmp_path, POEM), val_fraction=0.0)
+    assert len(no_val.val) == 0 and len(no_val.train) == int(len(POEM) * 0.9)
     with pytest.raises(ClassicnetsError, match="too few"):
         load_corpus(write(tmp_path, "abc", "tiny.txt"))
-    with pytest.raises(ClassicnetsError, match=r"validation fraction must be in \(0, 1\)"):
+    with pytest.raises(ClassicnetsError, match=r"shares must be in \[0, 1\) and \(0, 1\)"):
         load_corpus(write(tmp_path, POEM), val_fraction=1.0)
+    with pytest.raises(ClassicnetsError, match="leave no text to train on"):
+        load_corpus(write(tmp_path, POEM), val_fraction=0.5, test_fraction=0.5)
 
 
 def test_named_corpora(data_root, monkeypatch):
     monkeypatch.setenv("CLASSICNETS_DATA", str(data_root))
     shakespeare = load_corpus("tinyshakespeare")
     assert shakespeare.characters == 1_115_394 and len(shakespeare.vocabulary) == 65
-    assert len(shakespeare.train) == int(1_115_394 * 0.9)
+    assert len(shakespeare.train) == int(1_115_394 * 0.8)
+    assert len(shakespeare.test) == 1_115_394 - int(1_115_394 * 0.9)
     assert shakespeare.vocabulary.decode(shakespeare.train[:14]) == "First Citizen:"
     alice = load_corpus("alice", max_chars=20_000)
     assert "\u2019" in alice.vocabulary.tokens  # curly apostrophes: read as UTF-8

@@ -63,8 +63,13 @@ def test_losses_and_metrics():
     onehot = torch.tensor([[1.0, 0, 0], [0, 0, 1.0]])
     assert torch.isclose(build_loss("mse")(out, y), ((out - onehot) ** 2).mean())
     assert accuracy(out, y) == 0.5
-    assert top5(torch.randn(4, 10), torch.arange(4)).item() in (0.0, 0.25, 0.5, 0.75, 1.0)
-    big = torch.arange(10.0).repeat(2, 1)
+    big = torch.arange(10.0).repeat(2, 1)  # the five highest scores are classes 5 to 9
     assert top5(big, torch.tensor([9, 4])) == 0.5
+    assert top5(big, torch.tensor([5, 6])) == 1.0 and top5(big, torch.tensor([0, 4])) == 0.0
+    scores = torch.randn(64, 10, generator=torch.Generator().manual_seed(0))
+    targets = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(1))
+    ranks = (scores > scores.gather(1, targets[:, None])).sum(1)  # classes scored higher
+    assert top5(scores, targets) == (ranks < 5).float().mean()
+    assert top5(torch.randn(4, 3), torch.arange(3).repeat(2)[:4]) == 1.0  # 3 classes: all in
     with pytest.raises(UnknownNameError):
         build_loss("hinge")

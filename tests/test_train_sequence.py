@@ -14,6 +14,7 @@ from classicnets.data.text import Vocabulary, load_corpus
 from classicnets.errors import ClassicnetsError, ShapeError
 from classicnets.models import create_model
 from classicnets.train import Model, SequenceModel, load
+from classicnets.train.text_batches import StreamBatches
 
 TEXT = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n"
 
@@ -33,7 +34,7 @@ def ids(repeat: int = 8) -> torch.Tensor:
 
 def test_training_lowers_validation_loss_on_real_text(data_root, monkeypatch):
     monkeypatch.setenv("CLASSICNETS_DATA", str(data_root))
-    corpus = load_corpus("tinyshakespeare", max_chars=12_000)
+    corpus = load_corpus("tinyshakespeare", max_chars=15_000)
     model = make("char_gru", corpus.vocabulary, hidden=64, layers=1, seq_len=32)
     before = model.evaluate(corpus.val)
     assert before["loss"] == pytest.approx(math.log(len(corpus.vocabulary)), abs=0.3)
@@ -45,39 +46,45 @@ def test_training_lowers_validation_loss_on_real_text(data_root, monkeypatch):
 
 def test_pieces_are_contiguous_streams_with_a_random_start():
     model = make(seq_len=5)
-    x, y = model._tensors(torch.arange(213))  # distinct ids show where each piece comes from
-    assert torch.equal(y, x + 1)  # the target of every token is the next one
+    ids = torch.arange(213)  # distinct ids show where each piece comes from
     streams, length = 4, 53  # 212 pairs in 4 streams: 10 pieces of 5 and 3 tokens to spare
-    assert model.steps_per_epoch(len(x), streams) == 10
+    batches = model.make_batches(ids, streams, seed=0)
+    assert isinstance(batches, StreamBatches) and batches.steps == 10
     starts = set()
-    for seed in range(6):
-        pieces = list(model.batches(x, y, streams, seed))
+    for epoch in range(6):
+        pieces = [batch for _, batch in batches.epoch(epoch)]
         assert len(pieces) == 10 and all(p.shape == (streams, 5) for p, _ in pieces)
+        assert all(torch.equal(y, x + 1) for x, y in pieces)  # the next token is the target
         joined = torch.cat([p for p, _ in pieces], dim=1)  # (4, 50)
         start = int(joined[0, 0])
         expected = torch.arange(streams)[:, None] * length + start + torch.arange(50)
         assert torch.equal(joined, expected) and 0 <= start <= 3
         starts.add(start)
+        later = [batch for _, batch in batches.epoch(epoch, start=7)]  # a resumed epoch
+        assert all(torch.equal(a[0], b[0]) for a, b in zip(later, pieces[7:], strict=True))
     assert len(starts) > 1  # the cuts move from epoch to epoch
 
 
 def test_state_is_carried_detached_and_reset_every_epoch():
     model = make("char_lstm", seq_len=8)
-    x, y = model._tensors(ids())
-    pieces = model.batches(x, y, 4, seed=0)
-    first = next(pieces)
+    batches = model.make_batches(ids(), 4, seed=0).epoch(0)
+    model.reset_state()
     assert model._state is None
-    model.train_step(*first)
+    model.train_step(model.prepare_batch(next(batches)[1]))
     h, c = model._state
     assert h.shape == (2, 4, 24) and not h.requires_grad and not c.requires_grad
-    model.train_step(*next(pieces))  # runs from the carried state without a graph error
-    next(model.batches(x, y, 4, seed=1))
-    assert model._state is None
+    model.train_step(model.prepare_batch(next(batches)[1]))  # from the carried state
+    tensors = model.state_tensors()
+    assert set(tensors) == {"carry.tuple.0", "carry.tuple.1"}
+    model.reset_state()
+    assert model._state is None and model.state_tensors() == {}
+    model.load_state_tensors(tensors)
+    assert torch.equal(model._state[0], tensors["carry.tuple.0"])
 
 
 def test_windows_are_the_course_setup():
     model = make(window=10)
-    x, y = model._tensors(ids(2))
+    x, y = model._windows(ids(2))
     assert x.shape == (len(ids(2)) - 10, 10) and torch.equal(x[3], ids(2)[3:13])
     assert torch.equal(y, ids(2)[10:])
     history = model.fit(ids(), epochs=3, batch_size=64, validation_data=ids(1))
@@ -92,7 +99,7 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
     first.fit(ids(), epochs=1, batch_size=4, seed=3)
     first.save(tmp_path / "ckpt")
     resumed = load(tmp_path / "ckpt", device="cpu")
-    resumed.fit(ids(), epochs=2, batch_size=4, seed=3)
+    resumed.fit(ids(), epochs=2, batch_size=4, seed=3, resume=True)
     for (name, a), b in zip(
         straight.module.state_dict().items(), resumed.module.state_dict().values(), strict=True
     ):

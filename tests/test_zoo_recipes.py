@@ -1,4 +1,4 @@
-"""The default training recipes (models/_recipes.py): one per image model, valid, overridden by
+"""The default training recipes (runs/recipes.py): one per image model, valid, overridden by
 the user's flags, and good enough that models learn digits in a few epochs with no flags."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.cli import main
 from classicnets.errors import UnknownNameError
 from classicnets.models import list_models, model_info
-from classicnets.runs.image import DEFAULT_LR, TrainConfig
-from classicnets.runs.recipes import FALLBACK, RECIPES, recipe_for
+from classicnets.runs import ImageRunConfig as TrainConfig
+from classicnets.runs.recipes import DEFAULT_LR, FALLBACK, RECIPES, recipe_for
 from classicnets.train.optim import OPTIMIZERS
 
 IMAGE_MODELS = [n for n in list_models() if "sequence" not in model_info(n).tags]
@@ -90,5 +90,5 @@ def test_recipes_learn_digits_in_a_few_epochs(run_dir, capsys, name, flags, at_l
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    result = json.loads(captured.out.strip().splitlines()[-1])
+    result = json.loads(captured.out)
     assert result["test_accuracy"] >= at_least

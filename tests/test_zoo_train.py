@@ -1,11 +1,11 @@
 """Every image model trains on every image dataset through ``classicnets train MODEL --data D``.
 
-What varies between datasets is the input a model must take. Every registered image model runs
-one epoch on ``--limit 4`` images of digits (1x8x8, which makes most of them upsample) and of
-CIFAR-10 (3x32x32). MNIST and Fashion-MNIST (1x28x28, one loader) run the smallest model of each
-family only: all of them there too would add a minute to the file's two (on two CPU cores
-shared with other jobs; half of it is writing checkpoints, ~1 GB for a VGG run). That the
-recipes make models learn is in test_zoo_recipes.py.
+What varies between datasets is the input a model must take. The smallest model of each family
+runs one epoch on ``--limit 4`` images of digits (1x8x8, which makes most of them upsample),
+MNIST and Fashion-MNIST (1x28x28). The slow set (``make test-slow``) runs every registered image
+model on digits and CIFAR-10 (3x32x32): about three minutes on two CPU cores, half of it
+writing checkpoints (~1 GB for a VGG run). That the recipes make models learn is in
+test_zoo_recipes.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import torch
 from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.cli import main
 from classicnets.models import create_model, list_models, model_info
-from classicnets.runs.image import TrainConfig, load_data
+from classicnets.runs import ImageRunConfig
+from classicnets.runs.image import load_splits
 from classicnets.runs.recipes import recipe_for
 
 IMAGE_MODELS = [n for n in list_models() if "sequence" not in model_info(n).tags]
@@ -64,7 +65,7 @@ def _train(tmp_path, capsys, name: str, data: str, *flags: str) -> dict:
     code = main(["train", name, "--data", data, "--out", str(tmp_path / "run"), *flags])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    return json.loads(captured.out.strip().splitlines()[-1])
+    return json.loads(captured.out)
 
 
 def _check_run(tmp_path, result: dict, name: str, data: str) -> None:
@@ -78,11 +79,18 @@ def _check_run(tmp_path, result: dict, name: str, data: str) -> None:
     assert len(rows) == 2  # a header and one epoch
 
 
+@pytest.mark.parametrize("name", _smallest_of_each_family())
+def test_each_family_trains_on_digits(tmp_path, capsys, name):
+    _check_run(tmp_path, _train(tmp_path, capsys, name, "digits", *QUICK), name, "digits")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_every_model_trains_on_digits(tmp_path, capsys, name):
     _check_run(tmp_path, _train(tmp_path, capsys, name, "digits", *QUICK), name, "digits")
 
 
+@pytest.mark.slow
 @pytest.mark.data
 @pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_every_model_trains_on_cifar10(data_root, tmp_path, capsys, name):
@@ -97,15 +105,17 @@ def test_each_family_trains_on_mnist_and_fashion_mnist(data_root, tmp_path, caps
 
 
 def test_limit_keeps_the_first_examples_of_each_split():
-    full_train, full_test = load_data(TrainConfig(data="digits"))
-    train, test = load_data(TrainConfig(data="digits", limit=10), image_size=28)
-    assert (len(train), len(test)) == (10, 10)
-    assert torch.equal(train.labels, full_train.labels[:10])
-    assert torch.equal(test.labels, full_test.labels[:10])
-    assert torch.equal(train.images, full_train.subset(slice(0, 10)).resized(28).images)
-    assert train.mean == full_train.mean  # normalisation still from the whole training set
-    big, _ = load_data(TrainConfig(data="digits", limit=10**9))
-    assert len(big) == len(full_train)
+    full = load_splits(ImageRunConfig(data="digits"))
+    cut = load_splits(ImageRunConfig(data="digits", limit=10), image_size=28)
+    assert (len(cut.train), len(cut.val), len(cut.test)) == (10, 10, 10)
+    # validation is carved from the whole training split first: --limit never changes it
+    assert torch.equal(cut.val.labels, full.val.labels[:10])
+    assert torch.equal(cut.train.labels, full.train.labels[:10])
+    assert torch.equal(cut.test.labels, full.test.labels[:10])
+    assert torch.equal(cut.train.images, full.train.subset(slice(0, 10)).resized(28).images)
+    assert cut.train.mean == full.train.mean  # normalisation still from the whole training set
+    big = load_splits(ImageRunConfig(data="digits", limit=10**9))
+    assert len(big.train) == len(full.train)
 
 
 @pytest.mark.parametrize("limit", ["0", "-3"])
@@ -113,7 +123,7 @@ def test_limit_must_be_positive(tmp_path, capsys, limit):
     code = main(["train", "mlp", "--limit", limit, "--out", str(tmp_path / "run")])
     assert code == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert f"--limit must be a positive number of examples, got {limit}." in err
+    assert f"--limit must be a positive whole number, got {limit}." in err
     assert not (tmp_path / "run").exists()
 
 

@@ -11,7 +11,12 @@ from collections.abc import Iterable
 
 
 class ClassicnetsError(Exception):
-    """A mistake in what the user asked for or gave us, explained in one sentence."""
+    """A mistake in what the user asked for or gave us, explained in one sentence.
+
+    ``exit_code`` is what the command line exits with (2, the usage-error convention).
+    """
+
+    exit_code = 2
 
 
 class UnknownNameError(ClassicnetsError, KeyError):
@@ -34,7 +39,14 @@ class ShapeError(ClassicnetsError, ValueError):
 
 
 class TrainingDivergedError(ClassicnetsError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN, infinite, or left any sane range."""
+
+
+class RunInterrupted(ClassicnetsError):
+    """Training was stopped by Ctrl-C (after saving where it stood); the shell's convention
+    for an interrupted command is exit code 130."""
+
+    exit_code = 130
 
 
 def closest_names(name: str, known: Iterable[str], limit: int = 5) -> list[str]:
@@ -82,4 +94,21 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> UnknownNameError
     known = sorted(known)
     close = closest_names(name, known)
     hint = f" Did you mean {_either(close)}?" if close else ""
-    return UnknownNameError(f"Unknown {kind} '{name}'.{hint} Known {kind}s: {', '.join(known)}.")
+    return UnknownNameError(
+        f"Unknown {kind} '{name}'.{hint} Known {plural_noun(kind)}: {', '.join(known)}."
+    )
+
+
+def plural_noun(noun: str) -> str:
+    """English plural of the nouns messages use: corpus -> corpora, box -> boxes."""
+    irregular = {"corpus": "corpora", "epoch": "epochs", "stomach": "stomachs"}
+    if noun in irregular:
+        return irregular[noun]
+    if noun.endswith(("s", "x", "sh", "ch")):
+        return noun + "es"
+    return noun + "s"
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``, ``"1,000 examples"``."""
+    return f"{count:,} {noun if count == 1 else plural_noun(noun)}"

@@ -1,21 +1,22 @@
 """The ``classicnets`` command line: a thin front end that parses flags and calls the library.
 
-Each command family lives in its own ``cli_*.py`` module exposing ``add_commands(subparsers)``;
-a handler takes the parsed ``argparse.Namespace`` and returns an exit code. Errors a user can
-cause are :class:`~classicnets.errors.ClassicnetsError`: printed as one sentence, exit code 2.
+Each command group lives in its own module exposing ``add_commands(subparsers)``; a handler
+takes the parsed ``argparse.Namespace`` and returns an exit code. Errors a user can cause are
+:class:`~classicnets.errors.ClassicnetsError`: printed as one sentence, exit code 2 (130 for a
+run stopped by Ctrl-C, the shell's convention).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-
-from rich.console import Console
 
 from .. import __version__
 from ..errors import ClassicnetsError
+from .common import stderr
 
-COMMAND_MODULES = ("train", "ops", "zoo", "text")
+COMMAND_MODULES = ("train", "evaluate", "data", "zoo", "ops", "text")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +27,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"classicnets {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import importlib
-
     for name in COMMAND_MODULES:
         importlib.import_module(f"classicnets.cli.{name}").add_commands(sub)
     return parser
@@ -43,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ClassicnetsError as err:
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        return 2
+        stderr().print(f"[bold red]error:[/] {err}")
+        return err.exit_code
     except KeyboardInterrupt:
-        Console(stderr=True).print("[yellow]interrupted[/]")
+        stderr().print("[yellow]interrupted[/]")
         return 130
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 import torch
 from rich.columns import Columns
@@ -56,7 +57,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("kernels", help="the classic filters applied to a photo, as a PNG grid")
     p.add_argument("--image", default="camera", help="camera, astronaut, coins or an image PATH")
     p.add_argument("--kernel", nargs="+", default=None, metavar="NAME", help="default: all")
-    p.add_argument("--out", default="kernels.png", metavar="FILE.png")
+    p.add_argument("--out", default="kernels.png", metavar="FILE.png", help="default: kernels.png")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--list", action="store_true", help="print the kernels and exit")
     p.set_defaults(func=cmd_kernels)
 
@@ -228,7 +230,6 @@ def cmd_shape(args: argparse.Namespace) -> int:
         f"Each cell of {last.name} ({pair(last.output_shape)}) sees "
         f"{pair(last.receptive_field)} pixels of the {pair(rows[0].output_shape)} input"
         + (", reaching past its edges into the padding." if beyond else "."),
-        soft_wrap=True,
     )
     return 0
 
@@ -250,8 +251,19 @@ def cmd_kernels(args: argparse.Namespace) -> int:
         return 0
     from ..viz.kernels import load_photo, plot_kernel_grid  # matplotlib only when drawing
 
+    out = Path(args.out)
+    if out.is_dir():
+        raise ClassicnetsError(f"--out {out} is a folder; name a file, e.g. {out / 'kernels.png'}.")
+    if out.suffix.lower() != ".png":
+        raise ClassicnetsError(
+            f"--out {out} must name a .png file, e.g. {out.with_suffix('.png')}."
+        )
+    if out.exists() and not args.force:
+        raise ClassicnetsError(
+            f"{out} exists; pass --force to replace it, or choose another --out."
+        )
     image = load_photo(args.image)
-    path = plot_kernel_grid(image, names, args.out, title=f"{args.image}: classic kernels")
+    path = plot_kernel_grid(image, names, out, title=f"{args.image}: classic kernels")
     console.print(
         f"wrote {path} ({args.image}, {len(names)} kernels: {', '.join(names)})", soft_wrap=True
     )

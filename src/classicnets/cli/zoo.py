@@ -10,7 +10,8 @@ from rich.table import Table
 
 from ..analysis import human, summary
 from ..errors import ClassicnetsError
-from ..models import list_models, model_info
+from ..models import list_models, model_info, small_input_note
+from .common import stderr
 from .ops import parse_input_size
 
 
@@ -57,10 +58,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.depth is not None and args.depth < 1:
         raise ClassicnetsError(f"--depth must be a positive integer, got {args.depth}.")
     result = summary(args.model, size, args.depth, **kwargs)
+    note = None if "sequence" in info.tags else small_input_note(args.model, size[-1])
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
-    else:
-        Console(highlight=False).print(result)
+        print(json.dumps({**result.to_json(), "note": note}, indent=2))
+        return 0
+    Console(highlight=False).print(result)
+    if note:
+        stderr().print(f"[yellow]note:[/] {note}")
     return 0
 
 

@@ -28,6 +28,9 @@ class DatasetInfo:
     options: tuple[str, ...] = ()
     # finds the folder holding the data when it comes in several forms (archive or extracted)
     locate: Callable[[str | os.PathLike | None], Path | None] | None = None
+    # whether a class survives a left-right mirror (not for digits: a mirrored 3 is no 3), so
+    # flip augmentation and flip test-time augmentation make sense
+    mirror_safe: bool = True
 
 
 _DATASETS: dict[str, DatasetInfo] = {}
@@ -43,6 +46,7 @@ def register_dataset(
     extra_dirs: tuple[str, ...] = (),
     options: tuple[str, ...] = (),
     locate: Callable[[str | os.PathLike | None], Path | None] | None = None,
+    mirror_safe: bool = True,
 ) -> Callable[[Loader], Loader]:
     """Register ``loader(split, root=None, **options) -> ImageDataset`` under ``name`` (once
     only). ``options`` names the keywords it takes; ``locate(root)`` replaces the all-of-``files``
@@ -52,7 +56,16 @@ def register_dataset(
         if name in _DATASETS:
             raise ValueError(f"Dataset '{name}' is already registered.")
         _DATASETS[name] = DatasetInfo(
-            name, loader, description, image_shape, num_classes, files, extra_dirs, options, locate
+            name,
+            loader,
+            description,
+            image_shape,
+            num_classes,
+            files,
+            extra_dirs,
+            options,
+            locate,
+            mirror_safe,
         )
         return loader
 

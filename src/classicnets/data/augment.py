@@ -249,7 +249,7 @@ class Augment:
         cls,
         spec: str,
         *,
-        image_size: int = 32,
+        image_size: int | None = None,
         mean: Sequence[float] | None = None,
         seed: int = 0,
     ) -> Augment:
@@ -259,13 +259,16 @@ class Augment:
 
         Args:
             spec: e.g. ``"crop,flip,cutout"``.
-            image_size: the side of the images, for the default sizes.
+            image_size: the side of the images, for the default sizes and to check that a
+                crop's padding and a cutout fit them (None: the spec's words only, sizes as
+                for 32x32).
             mean: the dataset's per-channel mean in [0, 1]; cutout fills uint8 images with it.
             seed: picks the alternating flip's halves.
 
         Raises:
             ClassicnetsError: an unknown name or a bad number, in one sentence.
         """
+        side = image_size or 32
         ops = []
         for item in (part.strip() for part in spec.split(",")):
             if not item:
@@ -279,10 +282,23 @@ class Augment:
                     raise ClassicnetsError(
                         f"Augmentation '{item}' should read crop:PAD:zero or crop:PAD:reflect."
                     )
-                ops.append(RandomCrop(_number(item, args, max(image_size // 8, 1)), mode))
+                pad = _number(item, args, max(side // 8, 1))
+                if image_size is not None and pad >= image_size:
+                    raise ClassicnetsError(
+                        f"Augmentation '{item}' pads by {pad} pixels, but the images are "
+                        f"{image_size}x{image_size}: a shift of the whole image or more; use a "
+                        f"padding below {image_size} (e.g. crop:{max(image_size // 8, 1)})."
+                    )
+                ops.append(RandomCrop(pad, mode))
             elif name == "cutout":
                 fill = tuple(round(m * 255) for m in mean) if mean else None
-                ops.append(Cutout(_number(item, args, max(image_size // 2, 1)), fill))
+                size = _number(item, args, max(side // 2, 1))
+                if image_size is not None and not 0 < size <= image_size:
+                    raise ClassicnetsError(
+                        f"Augmentation '{item}' cuts out {size}x{size} squares from "
+                        f"{image_size}x{image_size} images; use a size from 1 to {image_size}."
+                    )
+                ops.append(Cutout(size, fill))
             elif args:
                 raise ClassicnetsError(f"Augmentation '{name}' takes no value, got '{item}'.")
             else:

@@ -29,7 +29,7 @@ from ..errors import ClassicnetsError, CorruptFileError, DatasetNotFoundError
 from ._registry import register_dataset
 from .cache import cached, channel_stats
 from .dataset import ImageDataset
-from .download import RemoteFile, cache_dir, candidate_dirs, fetch
+from .download import RemoteFile, candidate_dirs, download_dir, fetch
 from .safe_pickle import unpickle
 
 PIXELS = 3 * 32 * 32  # bytes of one image in both forms
@@ -144,7 +144,7 @@ def _source_or_download(layout: CifarLayout, root) -> tuple[Path, str]:
     if found is not None:
         return found[1:]
     try:
-        return fetch(layout.remote, cache_dir() / layout.name), "bin"
+        return fetch(layout.remote, download_dir(layout.name, root)), "bin"
     except (OSError, TimeoutError) as err:
         reason = getattr(err, "reason", err)
     where = ", ".join(str(d) for d in dict.fromkeys(candidate_dirs(layout.name, root)))

@@ -14,7 +14,7 @@ class ImageDataset:
 
     Attributes:
         name: registry name, e.g. ``"mnist"``.
-        split: ``"train"`` or ``"test"``.
+        split: ``"train"``, ``"val"`` (carved from train) or ``"test"``.
         images: uint8 tensor (N, C, H, W).
         labels: int64 tensor (N,).
         classes: class names, index = label.
@@ -67,6 +67,21 @@ class ImageDataset:
             chunks.append(x.round_().clamp_(0, 255).to(torch.uint8))
         return replace(self, images=torch.cat(chunks))
 
-    def subset(self, indices: torch.Tensor | slice) -> ImageDataset:
-        """A view of some of the examples (used for validation splits and quick tests)."""
-        return replace(self, images=self.images[indices], labels=self.labels[indices])
+    def subset(self, indices: torch.Tensor | slice, split: str | None = None) -> ImageDataset:
+        """Some of the examples (a validation split, a quick test), named ``split`` if given."""
+        return replace(
+            self,
+            images=self.images[indices],
+            labels=self.labels[indices],
+            split=split or self.split,
+        )
+
+    def validation_split(
+        self, fraction: float = 0.1, seed: int = 0
+    ) -> tuple[ImageDataset, ImageDataset]:
+        """``(train, val)``: a stratified share ``fraction`` of every class, fixed by
+        ``seed``, becomes the ``"val"`` split (see :mod:`classicnets.data.splits`)."""
+        from .splits import stratified_split
+
+        train, val = stratified_split(self.labels, fraction, seed, self.classes)
+        return self.subset(train), self.subset(val, split="val")

@@ -31,6 +31,7 @@ def _split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     image_shape=(1, 8, 8),
     num_classes=10,
     files=(),
+    mirror_safe=False,
 )
 def load_digits(split: str, root=None) -> ImageDataset:
     from sklearn.datasets import load_digits as sk_load_digits

@@ -1,10 +1,12 @@
 """Finding dataset files on disk and downloading them when they are missing.
 
-Search order for a dataset ``name``: the ``root`` the user gave (``--data-dir``),
-``$CLASSICNETS_DATA/<name>``, ``~/.cache/classicnets/<name>``, then any extra system folders the
-dataset names (Debian's ``/usr/share/datasets/fashion-mnist``). A directory counts only if it
-holds every required file. Downloads go to the cache directory, check the md5 and are written
-atomically (``.part`` then rename), so an interrupted download never leaves a bad file.
+Search order for a dataset ``name``: ``$CLASSICNETS_DATA/<name>``, ``~/.cache/classicnets/<name>``,
+then any extra system folders the dataset names (Debian's ``/usr/share/datasets/fashion-mnist``).
+A folder the user names (``--data-dir DIR``) replaces that search: ``DIR`` and ``DIR/<name>``
+only, so a run never reads its data from somewhere else than it was told. A directory counts
+only if it holds every required file. Downloads go to ``DIR/<name>`` or the cache directory,
+check the md5 and are written atomically (``.part`` then rename), so an interrupted download
+never leaves a bad file.
 """
 
 from __future__ import annotations
@@ -38,17 +40,22 @@ def cache_dir() -> Path:
 def candidate_dirs(
     name: str, root: str | os.PathLike | None = None, extra: Sequence[str] = ()
 ) -> list[Path]:
-    """The folders searched for dataset ``name``, in order."""
-    dirs: list[Path] = []
+    """The folders searched for dataset ``name``, in order (only ``root`` when given)."""
     if root is not None:
         root = Path(root).expanduser()
-        dirs += [root, root / name]
+        return [root, root / name]
+    dirs: list[Path] = []
     env = os.environ.get("CLASSICNETS_DATA")
     if env:
         dirs.append(Path(env).expanduser() / name)
     dirs.append(cache_dir() / name)
     dirs += [Path(p) for p in extra]
     return dirs
+
+
+def download_dir(name: str, root: str | os.PathLike | None = None) -> Path:
+    """Where a missing dataset is downloaded to: ``root/<name>``, else the cache."""
+    return Path(root).expanduser() / name if root is not None else cache_dir() / name
 
 
 def md5sum(path: Path, chunk: int = 1 << 20) -> str:
@@ -81,7 +88,7 @@ def find_files(
         if all((folder / f.filename).is_file() for f in files):
             return {f.filename: folder / f.filename for f in files}
     if download:
-        target = cache_dir() / name
+        target = download_dir(name, root)
         failure = None
         try:
             return {f.filename: fetch(f, target) for f in files}
@@ -102,7 +109,6 @@ def fetch(remote: RemoteFile, folder: Path, timeout: float = 20.0) -> Path:
     move it into place atomically. Resumes a partial ``.part`` file when the server allows."""
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / remote.filename
     if final.is_file() and md5sum(final) == remote.md5:
         return final
@@ -115,6 +121,7 @@ def fetch(remote: RemoteFile, folder: Path, timeout: float = 20.0) -> Path:
                 url, headers={"Range": f"bytes={have}-"} if have else {}
             )
             with urllib.request.urlopen(request, timeout=timeout) as response:
+                folder.mkdir(parents=True, exist_ok=True)  # only once the server answers
                 resumed = response.status == 206
                 total = int(response.headers.get("Content-Length") or 0) + (have if resumed else 0)
                 with (

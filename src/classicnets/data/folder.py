@@ -6,14 +6,14 @@ Two layouts are understood::
     root/cat/1.jpg, root/dog/2.png, ...              split here: a fixed-seed 20 % of each class
     root/train/cat/..., root/test/cat/... (or val/)  the folder's own split
 
-Images are decoded with Pillow (on threads: its decoders release the GIL), converted to RGB,
-scaled so the shorter side is ``image_size`` and centre-cropped to a square. A folder whose
-images are all grey gives one channel. Class names are the sub-folder names, sorted.
+Images are decoded with Pillow (on threads: its decoders release the GIL) by
+:func:`classicnets.data.preprocess.load_image`, the one preparation ``predict`` uses too: RGB,
+the shorter side scaled to ``image_size``, centre-cropped to a square. A folder whose images are
+all grey gives one channel. Class names are the sub-folder names, sorted.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ClassicnetsError, CorruptFileError
+from ..errors import ClassicnetsError
 from ._registry import register_dataset
 from .cache import cached, channel_stats
 from .dataset import ImageDataset
+from .preprocess import load_image
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm"}
@@ -32,25 +33,6 @@ IMAGE_SUFFIXES = frozenset(
 DEFAULT_SIZE = 32
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
-_GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "F"})
-
-
-def _decode_one(source: str | bytes, name: str, size: int) -> tuple[np.ndarray, bool]:
-    """One image as uint8 (size, size, 3) and whether it was grey."""
-    from PIL import Image, ImageOps
-
-    try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-            image.draft(image.mode, (size, size))  # JPEG: decode at a reduced scale, far faster
-            grey = image.mode in _GREY_MODES
-            image = image.convert("RGB")
-            if image.size != (size, size):
-                image = ImageOps.fit(image, (size, size), Image.Resampling.BILINEAR)
-            return np.asarray(image), grey
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise CorruptFileError(
-            f"Cannot read {name} as an image ({type(err).__name__}); remove or replace the file."
-        ) from None
 
 
 def decode_images(
@@ -73,17 +55,17 @@ def decode_images(
     Raises:
         CorruptFileError: an image cannot be decoded; the message names it.
     """
-    out = np.empty((len(items), size, size, 3), np.uint8)
+    out = np.empty((len(items), 3, size, size), np.uint8)
     all_grey = True
 
     def work(i: int) -> bool:
-        out[i], grey = _decode_one(read(items[i]), describe(items[i]), size)
+        out[i], grey = load_image(read(items[i]), size, 3, name=describe(items[i]))
         return grey
 
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         for grey in pool.map(work, range(len(items))):
             all_grey &= grey
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2)), all_grey
+    return out, all_grey
 
 
 def _images_below(folder: Path) -> list[Path]:

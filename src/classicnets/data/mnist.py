@@ -88,6 +88,7 @@ def _load_idx_pair(
     image_shape=(1, 28, 28),
     num_classes=10,
     files=tuple(_MNIST_MD5),
+    mirror_safe=False,
 )
 def load_mnist(split: str, root=None) -> ImageDataset:
     # Mean and std over the 60,000 training images (the well-known 0.1307 / 0.3081).

@@ -1,10 +1,8 @@
 """Text corpora for language models: a named corpus or any UTF-8 file, its vocabulary of
-characters (or words), and a train/validation split of token ids.
+characters (or words), and a contiguous train/validation/test split of token ids.
 
-Named corpora live under ``<data>/text/<name>/`` (``$CLASSICNETS_DATA``, ``--data-dir`` or the
-cache); anything else is read as a path. The split is contiguous, the first 90 % for training
-and the rest for validation, as in Karpathy's char-rnn: a language model must be judged on text
-it has never seen, and shuffled fragments would leak their neighbours.
+Named corpora live under ``<data>/text/<name>/`` (``$CLASSICNETS_DATA`` or the cache; only
+``--data-dir`` when it is given); anything else is read as a path.
 """
 
 from __future__ import annotations
@@ -46,8 +44,8 @@ def corpus_path(source: str | os.PathLike, root: str | os.PathLike | None = None
         name = str(source)
         filename = CORPORA[name][0]
         searched = candidate_dirs(f"text/{name}", root)
-        if root is not None:
-            searched.insert(1, Path(root).expanduser() / name)
+        if root is not None:  # DIR, DIR/text/<name>, DIR/<name>
+            searched.append(Path(root).expanduser() / name)
         for folder in searched:
             if (folder / filename).is_file():
                 return folder / filename
@@ -64,6 +62,14 @@ def corpus_path(source: str | os.PathLike, root: str | os.PathLike | None = None
     if path.suffix or os.sep in str(source):
         raise ClassicnetsError(f"No text file at {path}; give a UTF-8 text file or a corpus name.")
     raise unknown_name("corpus", str(source), CORPORA)
+
+
+def locate_corpus(name: str, root: str | os.PathLike | None = None) -> Path | None:
+    """The file of a named corpus, or None when it is in none of the data folders."""
+    try:
+        return corpus_path(name, root)
+    except DatasetNotFoundError:
+        return None
 
 
 def read_text(path: str | os.PathLike) -> str:
@@ -204,13 +210,26 @@ def join_words(tokens: Sequence[str], previous: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class TextCorpus:
-    """A corpus ready for a language model: its vocabulary and both splits as token ids."""
+    """A corpus ready for a language model: its vocabulary and its three parts as token ids,
+    in the text's order: training, then validation, then test."""
 
     name: str
     vocabulary: Vocabulary
     train: torch.Tensor  # (N_train,) int64
-    val: torch.Tensor  # (N_val,) int64
+    val: torch.Tensor  # (N_val,) int64; empty without a validation part
+    test: torch.Tensor  # (N_test,) int64
     characters: int  # length of the text read
+
+
+def split_ids(
+    ids: torch.Tensor, val_fraction: float, test_fraction: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Training, validation and test ids: the last ``test_fraction`` of the text is the test
+    part, the ``val_fraction`` before it validation, the rest training."""
+    n = len(ids)
+    test_start = int(n * (1.0 - test_fraction))
+    val_start = int(n * (1.0 - test_fraction - val_fraction))
+    return ids[:val_start], ids[val_start:test_start], ids[test_start:]
 
 
 def load_corpus(
@@ -218,37 +237,50 @@ def load_corpus(
     *,
     level: str = "char",
     val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
     root: str | os.PathLike | None = None,
     max_chars: int | None = None,
     max_vocab: int | None = None,
 ) -> TextCorpus:
-    """Read a corpus, build its vocabulary and split it into training and validation ids.
+    """Read a corpus, build its vocabulary and split it into training, validation and test ids.
+
+    The split is contiguous, as in Karpathy's char-rnn: a language model must be judged on text
+    it has never seen, and shuffled fragments would leak their neighbours.
 
     Args:
         source: a name from ``CORPORA`` or a path to a UTF-8 text file.
         level: ``"char"`` or ``"word"`` tokens.
-        val_fraction: the share of the text, taken from its end, kept for validation.
-        root: a folder searched first for named corpora (``--data-dir``).
+        val_fraction: the share of the text, before the test part, kept for validation (0:
+            none).
+        test_fraction: the share of the text, taken from its end, scored once at the end.
+        root: the folder named corpora are looked for in (``--data-dir``).
         max_chars: read only the first ``max_chars`` characters (quick experiments).
         max_vocab: word level: keep the most frequent words, the others become ``<unk>``.
 
     Returns:
-        A :class:`TextCorpus`. The vocabulary is built from the whole text, so validation holds
-        no token the model cannot represent.
+        A :class:`TextCorpus`. The vocabulary is built from the whole text, so no part holds a
+        token the model cannot represent.
     """
-    if not 0.0 < val_fraction < 1.0:
-        raise ClassicnetsError(f"The validation fraction must be in (0, 1), got {val_fraction}.")
+    if not 0.0 <= val_fraction < 1.0 or not 0.0 < test_fraction < 1.0:
+        raise ClassicnetsError(
+            f"The validation and test shares must be in [0, 1) and (0, 1), got {val_fraction} "
+            f"and {test_fraction}."
+        )
+    if val_fraction + test_fraction >= 1.0:
+        raise ClassicnetsError(
+            f"Validation ({val_fraction:g}) and test ({test_fraction:g}) leave no text to train on."
+        )
     if max_chars is not None and max_chars <= 0:
         raise ClassicnetsError(f"max_chars must be positive, got {max_chars}.")
     path = corpus_path(source, root)
     text = read_text(path)[:max_chars]
     vocabulary = Vocabulary.from_text(text, level, max_vocab)
     ids = vocabulary.encode(text)
-    cut = int(len(ids) * (1.0 - val_fraction))
-    if cut < 2 or len(ids) - cut < 2:
+    train, val, test = split_ids(ids, val_fraction, test_fraction)
+    if len(train) < 2 or len(test) < 2 or (val_fraction and len(val) < 2):
         raise ClassicnetsError(
-            f"{path} has only {len(ids)} {level}s, too few to split into training and "
-            "validation text; give a longer text."
+            f"{path} has only {len(ids)} {level}s, too few to split into training, validation "
+            "and test text; give a longer text."
         )
     name = str(source) if str(source) in CORPORA else path.name
-    return TextCorpus(name, vocabulary, ids[:cut], ids[cut:], len(text))
+    return TextCorpus(name, vocabulary, train, val, test, len(text))

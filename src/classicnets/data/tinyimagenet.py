@@ -25,7 +25,7 @@ from ..errors import CorruptFileError, DatasetNotFoundError
 from ._registry import register_dataset
 from .cache import cached, channel_stats
 from .dataset import ImageDataset
-from .download import RemoteFile, cache_dir, candidate_dirs, fetch
+from .download import RemoteFile, candidate_dirs, download_dir, fetch
 from .folder import decode_images
 
 NAME = "tinyimagenet"
@@ -112,7 +112,7 @@ def _tree_or_download(root) -> Path:
     if found is not None:
         return found[1]
     try:
-        return fetch(REMOTE, cache_dir() / NAME)
+        return fetch(REMOTE, download_dir(NAME, root))
     except (OSError, TimeoutError) as err:
         reason = getattr(err, "reason", err)
     where = ", ".join(str(d) for d in dict.fromkeys(candidate_dirs(NAME, root)))

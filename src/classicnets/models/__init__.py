@@ -16,7 +16,14 @@ from . import (  # noqa: F401  (registration side effect)
     vgg,
 )
 from ._base import ImageClassifier
-from ._registry import ModelInfo, create_model, list_models, model_info, register_model
+from ._registry import (
+    ModelInfo,
+    create_model,
+    list_models,
+    model_info,
+    register_model,
+    small_input_note,
+)
 
 __all__ = [
     "ImageClassifier",
@@ -25,4 +32,5 @@ __all__ = [
     "list_models",
     "model_info",
     "register_model",
+    "small_input_note",
 ]

@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import nn
 
 from ..errors import ClassicnetsError, ShapeError, unknown_name
@@ -26,6 +27,7 @@ class ModelInfo:
     num_classes: int  # the native number of classes
     tags: tuple[str, ...] = field(default_factory=tuple)
     min_image_size: int = 1  # the smallest image side the builder takes
+    small_input_below: int | None = None  # images under this side get a small-input form
 
 
 _MODELS: dict[str, ModelInfo] = {}
@@ -41,6 +43,7 @@ def register_model(
     num_classes: int = 1000,
     tags: tuple[str, ...] = (),
     min_image_size: int = 1,
+    small_input_below: int | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register a model builder under ``name``; a name can be registered only once.
 
@@ -54,6 +57,8 @@ def register_model(
         tags: free-form tags, e.g. ``("image",)`` or ``("sequence",)``.
         min_image_size: the smallest ``image_size`` the builder takes, for architectures whose
             strides only fit large images; :func:`create_model` refuses smaller ones.
+        small_input_below: the image side under which the builder makes its small-input form
+            (a CIFAR stem), so a summary can say why the counts differ from the paper's.
 
     Returns:
         A decorator that registers the builder and returns it unchanged.
@@ -72,6 +77,7 @@ def register_model(
             num_classes,
             tuple(tags),
             min_image_size,
+            small_input_below,
         )
         return builder
 
@@ -91,11 +97,14 @@ def model_info(name: str) -> ModelInfo:
         raise unknown_name("model", name, _MODELS) from None
 
 
-def create_model(name: str, **kwargs) -> nn.Module:
+def create_model(name: str, *, seed: int | None = None, **kwargs) -> nn.Module:
     """Build a registered model by name.
 
     Args:
         name: a name from :func:`list_models`.
+        seed: initialise the weights from this seed (the same seed gives the same weights,
+            bit for bit, on one machine); the caller's random streams are left as they were.
+            None draws from the global stream, as torch's builders do.
         **kwargs: passed to the builder, typically ``num_classes``, ``in_channels`` and
             ``image_size``. Keywords the builder does not take are an error.
 
@@ -123,7 +132,14 @@ def create_model(name: str, **kwargs) -> nn.Module:
     image_size = kwargs.get("image_size", info.min_image_size)
     if isinstance(image_size, int) and image_size < info.min_image_size:
         raise image_too_small(name, image_size, info.min_image_size)
-    module = info.builder(**kwargs)
+    if seed is None:
+        module = info.builder(**kwargs)
+    else:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ClassicnetsError(f"The seed must be an integer, got {seed!r}.")
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            module = info.builder(**kwargs)
     # Remembered so a checkpoint can rebuild the same network by name (see train.checkpoint).
     module.classicnets_spec = {"name": name, "kwargs": dict(kwargs)}
     return module
@@ -134,4 +150,16 @@ def image_too_small(name: str, image_size: int, minimum: int) -> ShapeError:
     return ShapeError(
         f"Model '{name}' takes images of at least {minimum}x{minimum} pixels, got "
         f"{image_size}x{image_size}; resize the images to {minimum}x{minimum} or larger."
+    )
+
+
+def small_input_note(name: str, size: int) -> str | None:
+    """Why model ``name`` built for ``size`` px is not its paper's network, or None."""
+    info = model_info(name)
+    if info.small_input_below is None or size >= info.small_input_below:
+        return None
+    return (
+        f"{name} below {info.small_input_below} px builds its small-input form (the CIFAR "
+        "version of its family), so its layers and counts differ from the paper's network at "
+        f"{info.input_size[-1]} px."
     )

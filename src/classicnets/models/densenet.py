@@ -110,7 +110,7 @@ def _densenet(name: str, num_classes: int, in_channels: int, image_size: int) ->
 _META = {"family": "DenseNet", "year": 2016, "paper": _PAPER, "min_image_size": MIN_IMAGE_SIZE}
 
 
-@register_model("densenet121", **_META)
+@register_model("densenet121", **_META, small_input_below=SMALL_INPUT)
 def densenet121(
     *, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224
 ) -> ImageClassifier:
@@ -118,7 +118,7 @@ def densenet121(
     return _densenet("densenet121", num_classes, in_channels, image_size)
 
 
-@register_model("densenet169", **_META)
+@register_model("densenet169", **_META, small_input_below=SMALL_INPUT)
 def densenet169(
     *, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224
 ) -> ImageClassifier:
@@ -126,7 +126,7 @@ def densenet169(
     return _densenet("densenet169", num_classes, in_channels, image_size)
 
 
-@register_model("densenet201", **_META)
+@register_model("densenet201", **_META, small_input_below=SMALL_INPUT)
 def densenet201(
     *, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224
 ) -> ImageClassifier:
@@ -134,7 +134,7 @@ def densenet201(
     return _densenet("densenet201", num_classes, in_channels, image_size)
 
 
-@register_model("densenet161", **_META)
+@register_model("densenet161", **_META, small_input_below=SMALL_INPUT)
 def densenet161(
     *, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224
 ) -> ImageClassifier:

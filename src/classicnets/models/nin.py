@@ -78,7 +78,9 @@ def _block(in_channels: int, row: tuple, num_classes: int) -> nn.Sequential:
     )
 
 
-@register_model("nin", family="NiN", year=2013, paper=_PAPER, min_image_size=4)
+@register_model(
+    "nin", family="NiN", year=2013, paper=_PAPER, min_image_size=4, small_input_below=SMALL_INPUT
+)
 def nin(*, num_classes: int = 1000, in_channels: int = 3, image_size: int = 224) -> ImageClassifier:
     """NiN: the ImageNet model (11x11/4 stem, 3x3/2 max pooling, a last block with one channel
     per class, global average pooling, no fully connected layer); below 64 px, the paper's

@@ -99,7 +99,7 @@ def _resnet(name: str, **kwargs) -> ImageClassifier:
     return make_resnet(block, layers, **kwargs)
 
 
-@register_model("resnet18", family="ResNet", year=2015, paper=_PAPER)
+@register_model("resnet18", family="ResNet", year=2015, paper=_PAPER, small_input_below=SMALL_INPUT)
 def resnet18(
     *,
     num_classes: int = 1000,
@@ -117,7 +117,7 @@ def resnet18(
     )
 
 
-@register_model("resnet34", family="ResNet", year=2015, paper=_PAPER)
+@register_model("resnet34", family="ResNet", year=2015, paper=_PAPER, small_input_below=SMALL_INPUT)
 def resnet34(
     *,
     num_classes: int = 1000,
@@ -135,7 +135,7 @@ def resnet34(
     )
 
 
-@register_model("resnet50", family="ResNet", year=2015, paper=_PAPER)
+@register_model("resnet50", family="ResNet", year=2015, paper=_PAPER, small_input_below=SMALL_INPUT)
 def resnet50(
     *,
     num_classes: int = 1000,
@@ -153,7 +153,9 @@ def resnet50(
     )
 
 
-@register_model("resnet101", family="ResNet", year=2015, paper=_PAPER)
+@register_model(
+    "resnet101", family="ResNet", year=2015, paper=_PAPER, small_input_below=SMALL_INPUT
+)
 def resnet101(
     *,
     num_classes: int = 1000,
@@ -171,7 +173,9 @@ def resnet101(
     )
 
 
-@register_model("resnet152", family="ResNet", year=2015, paper=_PAPER)
+@register_model(
+    "resnet152", family="ResNet", year=2015, paper=_PAPER, small_input_below=SMALL_INPUT
+)
 def resnet152(
     *,
     num_classes: int = 1000,

@@ -1,117 +1,66 @@
-"""A training run from start to finish: data -> model -> fit -> a run directory.
+"""Image runs: an image classifier on an image dataset, with three splits.
 
-A run directory holds ``config.json`` (what was asked), ``metrics.csv`` (one row per epoch),
-``curves.png``, ``summary.txt``, and the checkpoints ``last`` and ``best``
-(``.safetensors`` + ``.json``). ``train_run(TrainConfig(...))`` is what ``classicnets train`` calls.
+The dataset's training split gives up a fixed, stratified share of every class to validation
+(``--val-split``, default 10 %); validation picks ``best`` and stops early; the test split is
+scored once, at the end, on the checkpoint the run keeps.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from ..analysis import summary
 from ..data import ImageDataset, dataset_info, load_dataset
 from ..data.augment import Augment
+from ..data.preprocess import RECIPE
+from ..data.splits import SPLIT_SEED
 from ..errors import ClassicnetsError, ShapeError
-from ..models import create_model, model_info
-from .recipes import recipe_for
-from .rundir import fit_into_run_dir, prepare_run_dir, reopen_run, write_atomically
+from ..models import create_model, model_info, small_input_note
 from ..train import Model
-
-DEFAULT_LR = {
-    "sgd": 0.1,
-    "momentum": 0.05,
-    "nesterov": 0.05,
-    "adagrad": 0.01,
-    "rmsprop": 1e-3,
-    "adadelta": 1.0,
-    "adam": 3e-3,
-    "nadam": 3e-3,
-    "adamw": 3e-3,
-}
+from .config import ImageRunConfig
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Everything a run needs; the CLI maps its flags onto these fields."""
-
-    model: str = "lenet5"
-    data: str = "digits"
-    data_dir: str | None = None
-    epochs: int = 10
-    batch_size: int = 32
-    optimizer: str | None = None  # None: the model's recipe (models/_recipes.py)
-    lr: float | None = None  # None: the recipe's, or DEFAULT_LR[optimizer] for another optimizer
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    warmup_epochs: float = 0.0
-    label_smoothing: float = 0.0
-    image_size: int | None = None
-    augment: str | None = None  # e.g. "crop,flip,cutout" (see data.augment.Augment.parse)
-    label: str | None = None  # cifar100: "fine" (default) or "coarse"
-    seed: int = 0
-    device: str = "auto"
-    channels_last: bool = False
-    bf16: bool = False
-    compile: bool = False
-    out: str | None = None
-    limit: int | None = None  # train and test on the first N examples of each split only
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def optimizer_name(self) -> str:
-        """The optimizer the run uses: the user's, else the model's recipe's."""
-        return self.optimizer or recipe_for(self.model).optimizer
-
-    @property
-    def learning_rate(self) -> float:
-        """The user's rate, else the recipe's when its optimizer is used, else the optimizer's
-        general default."""
-        if self.lr is not None:
-            return self.lr
-        recipe = recipe_for(self.model)
-        if self.optimizer_name == recipe.optimizer:
-            return recipe.lr
-        return DEFAULT_LR.get(self.optimizer_name, 1e-3)
+class ImageSplits:
+    train: ImageDataset
+    val: ImageDataset | None
+    test: ImageDataset
 
 
-@dataclass(frozen=True)
-class RunResult:
-    run_dir: Path
-    model: str
-    data: str
-    epochs: int
-    test_accuracy: float
-    test_loss: float
-    seconds: float
-    image_size: int
-    notes: tuple[str, ...] = ()
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "model": self.model,
-                "data": self.data,
-                "epochs": self.epochs,
-                "test_accuracy": round(self.test_accuracy, 6),
-                "seconds": round(self.seconds, 3),
-                "run_dir": str(self.run_dir),
-            }
-        )
+def load_splits(config: ImageRunConfig, image_size: int | None = None) -> ImageSplits:
+    """Training, validation and test data of ``config.data``: validation carved from the
+    training split before ``--limit`` cuts each split to its first examples, then everything
+    resized to ``image_size`` when given."""
+    info = dataset_info(config.data)
+    options = {"label": config.label} if config.label else {}
+    # Only loaders that decode at a size (image folders) need it up front; the others resize
+    # after the cut, so a quick look at a few examples never resizes the whole set.
+    at_load = image_size if "image_size" in info.options else None
+    train = load_dataset(config.data, "train", config.data_dir, image_size=at_load, **options)
+    test = load_dataset(config.data, "test", config.data_dir, image_size=at_load, **options)
+    val = None
+    if config.val_split:
+        train, val = train.validation_split(config.val_split, SPLIT_SEED)
+    parts = [train, val, test]
+    if config.limit is not None:
+        parts = [p.subset(slice(0, config.limit)) if p is not None else None for p in parts]
+    if image_size:
+        parts = [p.resized(image_size) if p is not None else None for p in parts]
+    return ImageSplits(*parts)
 
 
 def build_for_data(
-    name: str, train: ImageDataset, image_size: int | None, model_kwargs: dict[str, Any]
+    name: str,
+    train: ImageDataset,
+    image_size: int | None,
+    model_kwargs: dict[str, Any],
+    seed: int | None = None,
 ) -> tuple[torch.nn.Module, int, list[str]]:
-    """Build model ``name`` for the dataset's channels and classes.
+    """Build model ``name`` for the dataset's channels and classes, its weights from ``seed``.
 
     Without an explicit ``image_size`` the data's own size is used; when the architecture
     cannot take it, the data is upsampled: to the paper's size when that is small (LeNet's 28),
@@ -124,15 +73,16 @@ def build_for_data(
     channels, side = train.image_shape[0], train.image_shape[1]
     kwargs = dict(num_classes=train.num_classes, in_channels=channels, **model_kwargs)
     notes: list[str] = []
-    sizes = [image_size] if image_size else [side]
+    sizes = [image_size] if image_size is not None else [side]
     info = model_info(name)
     native = info.input_size[-1]
     fallback = native if native <= 64 else max(32, -(-info.min_image_size // 32) * 32)
-    if not image_size and fallback != side:
+    if image_size is None and fallback != side:
         sizes.append(fallback)
     for i, size in enumerate(sizes):
         try:
-            module = create_model(name, image_size=size, **kwargs)
+            with torch.device("meta"):  # shapes first: nothing is initialised twice
+                create_model(name, image_size=size, **kwargs)
         except ShapeError as err:
             if i + 1 < len(sizes):
                 notes.append(
@@ -151,140 +101,138 @@ def build_for_data(
                 f"Model '{name}' cannot take {channels}x{size}x{size} inputs ({err}); try "
                 f"--image-size {native}."
             ) from None
-        return module, size, notes
+        return create_model(name, image_size=size, seed=seed, **kwargs), size, notes
     raise AssertionError("unreachable")
 
 
-def _write_summary(model: Model, path: Path, input_shape: tuple[int, int, int]) -> None:
-    from ..analysis import summary
-
-    write_atomically(path, str(summary(model.module, input_size=input_shape)) + "\n")
-
-
-def load_data(
-    config: TrainConfig, image_size: int | None = None
-) -> tuple[ImageDataset, ImageDataset]:
-    """The training and test splits of ``config.data``, cut to the first ``config.limit``
-    examples each, and resized to ``image_size`` when given."""
-    info = dataset_info(config.data)  # unknown names fail before anything else
-    if config.augment:
-        Augment.parse(config.augment)  # a bad spec fails before any data is read
-    if config.limit is not None and config.limit < 1:
-        raise ClassicnetsError(
-            f"--limit must be a positive number of examples, got {config.limit}."
-        )
-    options = {"label": config.label} if config.label else {}
-    # Cut before resizing, so a quick look at a few examples never resizes the whole set;
-    # only loaders that decode at a size (image folders) need the size up front.
-    at_load = image_size if "image_size" in info.options else None
-    splits = []
-    for split in ("train", "test"):
-        data = load_dataset(config.data, split, config.data_dir, image_size=at_load, **options)
-        if config.limit is not None:
-            data = data.subset(slice(0, config.limit))
-        splits.append(data.resized(image_size) if image_size else data)
-    return splits[0], splits[1]
-
-
-def train_run(
-    config: TrainConfig,
-    *,
-    progress: bool = True,
-    notify: Callable[[str], None] | None = None,
-) -> RunResult:
-    """Train ``config.model`` on ``config.data`` into a new run directory.
-
-    Args:
-        config: what to train and how.
-        progress: show a progress bar on stderr.
-        notify: called with each note worth telling the user (e.g. that data was upsampled)
-            as soon as it is known.
-    """
-    began = time.perf_counter()
-    # The recipe also checks the model's name before any data is read.
-    optimizer, lr = config.optimizer_name, config.learning_rate
-    torch.manual_seed(config.seed)
-    train, test = load_data(config, config.image_size)
-    module, image_size, notes = build_for_data(
-        config.model, train, config.image_size, config.model_kwargs
-    )
-    for note in notes:
-        if notify:
-            notify(note)
-    if image_size != train.image_shape[-1]:
-        train, test = train.resized(image_size), test.resized(image_size)
-    run_dir = prepare_run_dir(config.out, config.model, config.data)
-    model = Model(module, device=config.device)
-    steps_per_epoch = model.steps_per_epoch(len(train), config.batch_size)
+def compile_for(model: Model, config: ImageRunConfig, steps_per_epoch: int) -> None:
     model.compile(
-        optimizer=optimizer,
-        lr=lr,
+        optimizer=config.optimizer_name,
+        lr=config.learning_rate,
+        momentum=config.momentum,
         weight_decay=config.weight_decay,
         label_smoothing=config.label_smoothing,
         schedule=config.schedule,
         warmup_steps=int(config.warmup_epochs * steps_per_epoch),
+        grad_clip=config.grad_clip,
         channels_last=config.channels_last,
         bf16=config.bf16,
         compile=config.compile,
     )
-    saved = {**dataclasses.asdict(config), "image_size": image_size, "out": str(run_dir)}
-    saved.update(optimizer=optimizer, lr=lr)  # what the recipe chose, so a resume keeps it
-    write_atomically(run_dir / "config.json", json.dumps(saved, indent=2) + "\n")
-    model.input_shape = train.image_shape
-    _write_summary(model, run_dir / "summary.txt", train.image_shape)
-    return _fit_into(run_dir, model, config, train, test, began, notes, progress, resumed=False)
 
 
-def resume_run(
-    run_dir: str | os.PathLike,
-    *,
-    epochs: int | None = None,
-    device: str = "auto",
-    progress: bool = True,
-) -> RunResult:
-    """Continue a run from its ``last`` checkpoint with its own settings.
+class ImageTask:
+    """The image half of the run pipeline (:mod:`classicnets.runs.pipeline`)."""
 
-    Args:
-        run_dir: the run directory to continue.
-        epochs: the new total number of epochs (default: the run's own).
-        device: where to continue.
-        progress: show a progress bar on stderr.
-    """
-    began = time.perf_counter()
-    run_dir = Path(run_dir)
-    path = run_dir / "config.json"
-    saved = json.loads(path.read_text()) if path.is_file() else {}
-    saved = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
-    epochs = epochs or saved.get("epochs", 0)
-    model = reopen_run(run_dir, epochs, device)  # checks config.json is there too
-    config = TrainConfig(**{**saved, "epochs": epochs, "device": device})
-    train, test = load_data(config, model.input_shape[-1] if model.input_shape else None)
-    return _fit_into(run_dir, model, config, train, test, began, [], progress, resumed=True)
+    kind = "image"
 
+    def prepare(self, config: ImageRunConfig, notify) -> dict[str, Any]:
+        """Data, a seeded model for it and its compiled trainer; nothing written to disk."""
+        splits = load_splits(config)
+        module, size, notes = build_for_data(
+            config.model, splits.train, config.image_size, config.model_kwargs, config.seed
+        )
+        note = small_input_note(config.model, size)
+        notes += [note] if note else []
+        if size != splits.train.image_shape[-1]:
+            splits = ImageSplits(*(p.resized(size) if p is not None else None for p in (
+                splits.train, splits.val, splits.test)))  # fmt: skip
+        mirror_safe = dataset_info(config.data).mirror_safe
+        if config.augment:
+            augment = Augment.parse(config.augment, image_size=size)  # sizes checked now
+            if not mirror_safe and any(type(op).__name__.endswith("Flip") for op in augment.ops):
+                notes.append(
+                    f"{config.data}'s classes change when mirrored (a mirrored 3 is no 3); "
+                    "flip augmentation will teach the model mirrored digits too."
+                )
+        for note in notes:
+            notify(note)
+        model = Model(module, device=config.device)
+        steps = -(-len(splits.train) // config.batch_size)
+        compile_for(model, config, steps)
+        model.input_shape = splits.train.image_shape
+        model.preprocess = {"recipe": RECIPE, "size": size, "channels": model.input_shape[0]}
+        resolved = dataclasses.replace(
+            config, optimizer=config.optimizer_name, lr=config.learning_rate, image_size=size
+        )
+        text = str(summary(model.module, input_size=model.input_shape)) + "\n"
+        return {
+            "model": model,
+            "config": resolved,
+            "train": splits.train,
+            "val": splits.val,
+            "test": splits.test,
+            "summary": text,
+            "name": config.data,
+            "title": f"{config.model} on {config.data}",
+            "describe": f"{config.data} ({len(splits.train):,} training, "
+            f"{len(splits.val) if splits.val is not None else 0:,} validation and "
+            f"{len(splits.test):,} test images)",
+        }
 
-def _fit_into(run_dir, model, config, train, test, began, notes, progress, resumed) -> RunResult:
-    fit_into_run_dir(
-        run_dir,
-        model,
-        train,
-        title=f"{config.model} on {config.data}",
-        progress=progress,
-        resumed=resumed,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        validation_data=test,
-        seed=config.seed,
-        augment=config.augment,
-    )
-    final = model.evaluate(test)
-    return RunResult(
-        run_dir=run_dir,
-        model=config.model,
-        data=config.data,
-        epochs=model.epochs_done,
-        test_accuracy=final.get("accuracy", float("nan")),
-        test_loss=final["loss"],
-        seconds=time.perf_counter() - began,
-        image_size=train.image_shape[-1],
-        notes=tuple(notes),
-    )
+    def finish(self, run_dir, model: Model, config: ImageRunConfig) -> None:
+        """Nothing more to write for an image run."""
+
+    def reopen(self, config: ImageRunConfig, model: Model) -> dict[str, Any]:
+        """The data of a run to continue, as it was."""
+        splits = load_splits(config, config.image_size)
+        if model.classes is not None and tuple(splits.train.classes) != tuple(model.classes):
+            raise ClassicnetsError(
+                f"The classes of {config.data} have changed since the run began; it cannot "
+                "continue on this data."
+            )
+        return {"train": splits.train, "val": splits.val, "test": splits.test}
+
+    def score(
+        self,
+        model: Model,
+        config: ImageRunConfig | None,
+        split: str,
+        *,
+        data: str | None = None,
+        data_dir: str | None = None,
+        tta: bool = False,
+    ) -> dict[str, Any]:
+        """Loss and metrics of one split: ``test``, ``val`` or ``train`` of the run's data, or
+        of another dataset (``data``) with the same image shape."""
+        name = data or (config.data if config else model.data_name)
+        if name is None:
+            raise ClassicnetsError(
+                "This checkpoint does not say which data it was trained on; pass --data."
+            )
+        info = dataset_info(name)
+        if tta and not info.mirror_safe:
+            raise ClassicnetsError(
+                f"--tta averages each image with its mirror, which changes {name}'s classes "
+                "(a mirrored 3 is no 3; MNIST falls from 0.977 to 0.903); use it on data whose "
+                "classes survive a mirror, such as cifar10."
+            )
+        size = model.input_shape[-1] if model.input_shape else None
+        own = config is not None and name == config.data
+        if own:
+            run = dataclasses.replace(config, data_dir=data_dir or config.data_dir)
+        else:
+            if split == "val":
+                raise ClassicnetsError(
+                    "--split val is the run's own validation data; not with --data."
+                )
+            run = ImageRunConfig(
+                model=config.model if config else "mlp", data=name, data_dir=data_dir, val_split=0.0
+            )
+        splits = load_splits(run, size)
+        part = {"train": splits.train, "val": splits.val, "test": splits.test}[split]
+        if part is None:
+            raise ClassicnetsError(
+                "This run has no validation split (it trained with --val-split 0)."
+            )
+        if model.input_shape and part.image_shape != tuple(model.input_shape):
+            raise ClassicnetsError(
+                f"The run was trained on {'x'.join(map(str, model.input_shape))} images but "
+                f"{name} has {'x'.join(map(str, part.image_shape))}."
+            )
+        return {
+            "data": name,
+            "split": split,
+            "examples": len(part),
+            **model.evaluate(part, tta=tta),
+        }

@@ -33,6 +33,20 @@ from dataclasses import dataclass
 
 from ..models import model_info
 
+# The rate an optimizer trains with when the user names it without --lr (and the recipe uses
+# another optimizer): the usual starting points of each method's paper or torch's examples.
+DEFAULT_LR = {
+    "sgd": 0.1,
+    "momentum": 0.05,
+    "nesterov": 0.05,
+    "adagrad": 0.01,
+    "rmsprop": 1e-3,
+    "adadelta": 1.0,
+    "adam": 3e-3,
+    "nadam": 3e-3,
+    "adamw": 3e-3,
+}
+
 
 @dataclass(frozen=True)
 class Recipe:

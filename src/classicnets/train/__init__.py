@@ -1,26 +1,33 @@
-"""The trainer: Model (compile/fit/evaluate/predict), callbacks, optimizers, schedules."""
+"""The trainer: Model (compile/fit/evaluate/predict), callbacks, optimizers, schedules,
+batching strategies and checkpoints."""
 
+from .batching import Batches, LoaderBatches, TensorBatches
 from .callbacks import (
     Callback,
+    CallbackList,
     CSVLogger,
     EarlyStopping,
-    ModelCheckpoint,
     ProgressBar,
+    TerminateOnDivergence,
     TerminateOnNaN,
 )
 from .history import History
 from .loading import load
 from .model import Model
 from .optim import OPTIMIZERS, SCHEDULES, Schedule, build_optimizer
+from .saving import ModelCheckpoint
 from .sequence import SequenceModel
 from .setup import CompileConfig, resolve_device
 
 __all__ = [
+    "Batches",
     "CSVLogger",
     "Callback",
+    "CallbackList",
     "CompileConfig",
     "EarlyStopping",
     "History",
+    "LoaderBatches",
     "Model",
     "ModelCheckpoint",
     "OPTIMIZERS",
@@ -28,6 +35,8 @@ __all__ = [
     "SCHEDULES",
     "Schedule",
     "SequenceModel",
+    "TensorBatches",
+    "TerminateOnDivergence",
     "TerminateOnNaN",
     "build_optimizer",
     "load",

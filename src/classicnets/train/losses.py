@@ -31,15 +31,22 @@ def build_loss(name: str, label_smoothing: float = 0.0) -> LossFn:
     raise unknown_name("loss", name, ("cross_entropy", "mse"))
 
 
+def _share(hits: torch.Tensor) -> torch.Tensor:
+    """The share of True in ``hits``, in float64 where the device has it: 437 of 450 is
+    0.971111..., not float32's 0.97111112."""
+    dtype = torch.float32 if hits.device.type == "mps" else torch.float64
+    return hits.sum().to(dtype) / hits.numel()
+
+
 def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Fraction of rows whose highest score is the true class."""
-    return (out.argmax(dim=-1) == y).float().mean()
+    return _share(out.argmax(dim=-1) == y)
 
 
 def top5(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Fraction of rows whose true class is among the five highest scores."""
     k = min(5, out.shape[-1])
-    return (out.topk(k, dim=-1).indices == y.unsqueeze(-1)).any(dim=-1).float().mean()
+    return _share((out.topk(k, dim=-1).indices == y.unsqueeze(-1)).any(dim=-1))
 
 
 METRICS: dict[str, MetricFn] = {"accuracy": accuracy, "top5": top5}

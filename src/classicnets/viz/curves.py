@@ -1,4 +1,5 @@
-"""Training curves: loss and accuracy per epoch, train and test, from a run's metrics.csv."""
+"""Training curves: loss and accuracy per epoch, training and validation, from a run's
+metrics.csv (the test split is scored once, at the end, and never drawn per epoch)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ def read_metrics(path: str | os.PathLike) -> dict[str, list[float]]:
 
 
 def plot_curves(metrics: dict[str, list[float]], path: str | os.PathLike, title: str = "") -> Path:
-    """Draw loss (left) and accuracy (right) per epoch for train and test; write a PNG
-    atomically and return its path."""
+    """Draw loss (left) and accuracy (right) per epoch for training and validation; write a
+    PNG atomically and return its path."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -29,7 +30,7 @@ def plot_curves(metrics: dict[str, list[float]], path: str | os.PathLike, title:
     epochs = metrics.get("epoch") or list(range(1, len(metrics.get("loss", [])) + 1))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
     for ax, key, label in ((axes[0], "loss", "loss"), (axes[1], "accuracy", "accuracy")):
-        for prefix, name, style in (("", "train", "-o"), ("val_", "test", "-s")):
+        for prefix, name, style in (("", "training", "-o"), ("val_", "validation", "-s")):
             values = metrics.get(prefix + key)
             if values:
                 ax.plot(epochs[: len(values)], values, style, markersize=3, label=name)

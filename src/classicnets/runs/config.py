@@ -1,0 +1,288 @@
+"""What a run is told: frozen dataclasses, one field per setting, each with its help text.
+
+The command line derives its ``train`` flags, their help and their defaults from these fields
+(:mod:`classicnets.cli.flags`), so there is no second list to keep in step. A config checks
+every value when it is made, so a bad one fails before anything is read or written, with one
+sentence naming the flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..data import dataset_info
+from ..data.augment import Augment
+from ..data.splits import DEFAULT_FRACTION
+from ..errors import ClassicnetsError, CorruptFileError, unknown_name
+from ..models import model_info
+from ..train.optim import OPTIMIZERS, SCHEDULES
+from ..train.saving import parse_save_every
+from .recipes import DEFAULT_LR, recipe_for
+
+
+def setting(default: Any, help: str, *, metavar: str | None = None, **extra: Any) -> Any:
+    """A config field with its ``--flag`` help (``default_text`` replaces the shown default;
+    ``cli=False`` keeps it off the command line)."""
+    meta = {"help": help, "metavar": metavar, **extra}
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _whole(name: str, value: Any, least: int = 1, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        what = "a positive whole number" if least == 1 else f"a whole number of at least {least}"
+        raise ClassicnetsError(f"{_flag(name)} must be {what}, got {value!r}.")
+
+
+def _number(name: str, value: Any, low: float, high: float, optional=False, closed=True) -> None:
+    if optional and value is None:
+        return
+    bad = isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value)
+    if not bad:
+        bad = value < low or value > high or (not closed and value == high)
+    if bad:
+        span = f"[{low:g}, {high:g}{']' if closed else ')'}" if math.isfinite(high) else ""
+        where = f"in {span}" if span else f"at least {low:g}"
+        raise ClassicnetsError(f"{_flag(name)} must be a number {where}, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The settings every run has, image or text."""
+
+    KIND: ClassVar[str] = ""
+
+    model: str = setting("lenet5", "registered model (see `classicnets models`)", cli=False)
+    data: str = setting("digits", "dataset name, or a text file for language models")
+    data_dir: str | None = setting(
+        None, "folder holding the data files; only there is the data looked for", metavar="DIR"
+    )
+    epochs: int = setting(10, "epochs to train", metavar="N")
+    batch_size: int = setting(32, "examples per update (language models: parallel streams)")
+    optimizer: str | None = setting(
+        None, f"one of {', '.join(OPTIMIZERS)}", default_text="the model's recipe"
+    )
+    lr: float | None = setting(
+        None,
+        "base learning rate",
+        default_text="the recipe's, or the chosen optimizer's usual rate",
+    )
+    momentum: float = setting(0.9, "momentum of the momentum and nesterov optimizers")
+    weight_decay: float = setting(0.0, "L2 penalty (decoupled for adamw)")
+    schedule: str = setting("constant", "learning-rate schedule", choices=SCHEDULES)
+    warmup_epochs: float = setting(0.0, "linear warm-up, in epochs (not for onecycle)")
+    grad_clip: float | None = setting(None, "clip the gradient norm to this", metavar="NORM")
+    patience: int | None = setting(
+        None,
+        "stop early after this many epochs without a better validation value",
+        metavar="EPOCHS",
+        default_text="off",
+    )
+    val_split: float = setting(
+        DEFAULT_FRACTION,
+        "share of the training data kept for validation (picks best, early stopping); "
+        "0 trains on all of it and keeps only last",
+        metavar="F",
+    )
+    seed: int = setting(0, "fixes weights, data order, augmentation and dropout")
+    device: str = setting("auto", "auto (cuda > mps > cpu), cpu, cuda or mps")
+    bf16: bool = setting(False, "bfloat16 autocast")
+    compile: bool = setting(False, "torch.compile the model")
+    save_every: str = setting(
+        "auto",
+        "also save last within epochs: every N updates, every Ns seconds, 'epoch' (epoch ends "
+        "only) or 'auto' (every 60 s, or rarer where a write would cost over 2 %% of the time)",
+        metavar="N|Ns",
+    )
+    out: str | None = setting(None, "run directory", default_text="runs/MODEL-DATA-TIME")
+    model_kwargs: dict = setting({}, "more arguments of the model's builder", cli=False)
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    # ------------------------------------------------------------- checking
+    def check(self) -> None:
+        """Raise one sentence for the first value out of range."""
+        info = model_info(self.model)  # unknown names fail here, with suggestions
+        is_text = "sequence" in info.tags
+        if is_text != (self.KIND == "text"):
+            kind = "a language model" if is_text else "an image model"
+            raise ClassicnetsError(
+                f"Model '{self.model}' is {kind}; it cannot run as a {self.KIND} run."
+            )
+        _whole("epochs", self.epochs)
+        _whole("batch_size", self.batch_size)
+        _whole("seed", self.seed, least=0)
+        _whole("patience", self.patience, optional=True)
+        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
+            raise unknown_name("optimizer", self.optimizer, OPTIMIZERS)
+        if self.schedule not in SCHEDULES:
+            raise unknown_name("schedule", self.schedule, SCHEDULES)
+        _number("lr", self.lr, 0, math.inf, optional=True)
+        if self.lr is not None and self.lr == 0:
+            raise ClassicnetsError("--lr must be a positive number, got 0.")
+        _number("momentum", self.momentum, 0, 1, closed=False)
+        _number("weight_decay", self.weight_decay, 0, math.inf)
+        _number("warmup_epochs", self.warmup_epochs, 0, math.inf)
+        _number("grad_clip", self.grad_clip, 0, math.inf, optional=True)
+        if self.grad_clip == 0:
+            raise ClassicnetsError("--grad-clip must be a positive norm; leave it out to not clip.")
+        _number("val_split", self.val_split, 0, 1, closed=False)
+        if self.patience is not None and self.val_split == 0:
+            raise ClassicnetsError(
+                "--patience stops on the validation value, and --val-split 0 leaves no "
+                "validation data; keep a validation split or drop --patience."
+            )
+        parse_save_every(self.save_every)
+        if not isinstance(self.model_kwargs, dict):
+            raise ClassicnetsError("model_kwargs must be a dict of the builder's arguments.")
+
+    # ------------------------------------------------------------- choices
+    @property
+    def optimizer_name(self) -> str:
+        return self.optimizer or "adam"
+
+    @property
+    def learning_rate(self) -> float:
+        if self.lr is not None:
+            return self.lr
+        return DEFAULT_LR.get(self.optimizer_name, 1e-3)
+
+    @property
+    def monitor(self) -> str:
+        """The validation value that picks ``best`` and stops early."""
+        return "val_accuracy"
+
+    # ---------------------------------------------------------------- JSON
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.KIND, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any], source: str) -> RunConfig:
+        """A config from ``config.json``; anything that does not fit names ``source``."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        stray = sorted(set(saved) - fields - {"task"})
+        if stray:
+            raise CorruptFileError(
+                f"{source} has settings this version does not know ({', '.join(stray)}); it "
+                "was damaged or written by another version."
+            )
+        try:
+            return cls(**{k: v for k, v in saved.items() if k in fields})
+        except (ClassicnetsError, TypeError) as err:
+            raise CorruptFileError(f"{source} does not hold a valid run config: {err}") from None
+
+
+@dataclass(frozen=True)
+class ImageRunConfig(RunConfig):
+    """An image classifier on an image dataset."""
+
+    KIND: ClassVar[str] = "image"
+
+    image_size: int | None = setting(
+        None, "resize images to this side", metavar="PX", default_text="the data's own, or "
+        "the smallest the model takes",
+    )  # fmt: skip
+    augment: str | None = setting(
+        None,
+        "batch augmentation on the device, e.g. crop,flip,cutout (also crop:PAD:reflect, "
+        "altflip, cutout:SIZE)",
+        metavar="SPEC",
+    )
+    label: str | None = setting(
+        None, "cifar100: 100 fine classes or 20 coarse", choices=("fine", "coarse")
+    )
+    label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy")
+    channels_last: bool = setting(False, "channels-last memory layout")
+    limit: int | None = setting(
+        None,
+        "a quick look: the first N examples of each split only",
+        metavar="N",
+        default_text="all",
+    )
+
+    def check(self) -> None:
+        super().check()
+        dataset_info(self.data)  # unknown names fail here, with suggestions
+        _whole("image_size", self.image_size, optional=True)
+        _whole("limit", self.limit, optional=True)
+        _number("label_smoothing", self.label_smoothing, 0, 1, closed=False)
+        if self.augment is not None:
+            Augment.parse(self.augment)  # the spec's words; sizes are checked with the data
+
+    @property
+    def optimizer_name(self) -> str:
+        """The user's optimizer, else the model's recipe's."""
+        return self.optimizer or recipe_for(self.model).optimizer
+
+    @property
+    def learning_rate(self) -> float:
+        """The user's rate, else the recipe's when its optimizer is used, else the optimizer's
+        general default."""
+        if self.lr is not None:
+            return self.lr
+        recipe = recipe_for(self.model)
+        if self.optimizer_name == recipe.optimizer:
+            return recipe.lr
+        return DEFAULT_LR.get(self.optimizer_name, 1e-3)
+
+
+@dataclass(frozen=True)
+class TextRunConfig(RunConfig):
+    """A language model on a text: a named corpus or any UTF-8 file."""
+
+    KIND: ClassVar[str] = "text"
+
+    model: str = setting("char_lstm", "registered language model", cli=False)
+    data: str = setting("tinyshakespeare", "corpus name or UTF-8 text file")
+    grad_clip: float | None = setting(1.0, "clip the gradient norm to this", metavar="NORM")
+    test_split: float = setting(
+        0.1, "share of the text, from its end, scored once at the end", metavar="F"
+    )
+    seq_len: int = setting(128, "tokens per piece of truncated back-propagation through time")
+    window: int | None = setting(
+        None, "train on windows of N tokens, predicting the next one", metavar="N"
+    )
+    hidden: int | None = setting(None, "width of the model", default_text="the model's")
+    layers: int | None = setting(None, "layers stacked", default_text="the model's")
+    max_chars: int | None = setting(
+        None, "read only the start of the text", metavar="N", default_text="all"
+    )
+    max_vocab: int = setting(10000, "word models: the most frequent words; the rest are <unk>")
+
+    def check(self) -> None:
+        super().check()
+        _number("test_split", self.test_split, 0, 1, closed=False)
+        if self.test_split == 0 or self.val_split + self.test_split >= 1:
+            raise ClassicnetsError(
+                f"--test-split must be above 0 and leave text to train on with --val-split "
+                f"{self.val_split:g}, got {self.test_split:g}."
+            )
+        _whole("seq_len", self.seq_len)
+        for name in ("window", "hidden", "layers", "max_chars"):
+            _whole(name, getattr(self, name), optional=True)
+        _whole("max_vocab", self.max_vocab, least=2)
+
+    @property
+    def monitor(self) -> str:
+        return "val_loss"
+
+
+CONFIGS: dict[str, type[RunConfig]] = {"image": ImageRunConfig, "text": TextRunConfig}
+
+
+def config_for_model(model: str | None) -> type[RunConfig]:
+    """The config class of a model's runs (an image run without a model)."""
+    if model is None:
+        return ImageRunConfig
+    return TextRunConfig if "sequence" in model_info(model).tags else ImageRunConfig

@@ -1,0 +1,291 @@
+"""One run pipeline for every kind of model: config -> data and model -> fit into a run
+directory -> the test split scored once -> :class:`RunResult`.
+
+``train(config)`` starts a run (what ``classicnets train`` calls), ``resume(run_dir)``
+continues one from its ``last`` checkpoint at the very step it stopped, and ``evaluate`` scores
+a run's kept checkpoint on a split. The task of a config (:class:`ImageTask`,
+:class:`TextTask`) supplies what differs between images and text: the data, the model and how a
+split is scored.
+
+The order is the user's safety: every input is checked and the data read before anything is
+written; a run that fails before its first checkpoint leaves no directory behind; Ctrl-C saves
+where training stood; a diverging loss stops the run and is never saved as ``best``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ClassicnetsError, RunInterrupted, TrainingDivergedError, plural
+from ..train import (
+    CSVLogger,
+    EarlyStopping,
+    Model,
+    ModelCheckpoint,
+    ProgressBar,
+    SequenceModel,
+    load,
+)
+from ..train.checkpoint import load_checkpoint
+from .config import RunConfig
+from .image import ImageTask
+from .rundir import (
+    check_matches,
+    check_new_run_dir,
+    create_run_dir,
+    open_run,
+    remove_unfinished,
+    write_atomically,
+    write_curves,
+    write_json,
+)
+from .text import TextTask
+
+TASKS = {"image": ImageTask(), "text": TextTask()}
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: which checkpoint it kept and how that scores.
+
+    Attributes:
+        validation: the kept checkpoint's validation values (empty without validation).
+        test: its scores on the test split, measured once, after training.
+        checkpoint: ``"best"`` (chosen on validation) or ``"last"`` (no validation split).
+        best_epoch: the epoch ``best`` comes from.
+    """
+
+    run_dir: Path
+    kind: str
+    model: str
+    data: str
+    epochs: int
+    checkpoint: str
+    best_epoch: int | None
+    validation: dict[str, float]
+    test: dict[str, Any]
+    seconds: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.test.get("accuracy")
+
+    def to_json(self) -> dict[str, Any]:
+        scores = {f"test_{k}": v for k, v in self.test.items() if isinstance(v, float)}
+        return {
+            "model": self.model,
+            "data": self.data,
+            "epochs": self.epochs,
+            "checkpoint": self.checkpoint,
+            "best_epoch": self.best_epoch,
+            **{k: round(v, 6) for k, v in self.validation.items()},
+            **{k: round(v, 6) for k, v in scores.items()},
+            "seconds": round(self.seconds, 3),
+            "run_dir": str(self.run_dir),
+        }
+
+    def summary(self) -> str:
+        """The run's one line: the test score, and where the kept checkpoint came from."""
+        where = (
+            f"best of {plural(self.epochs, 'epoch')} on validation: epoch {self.best_epoch}"
+            if self.checkpoint == "best"
+            else f"last of {plural(self.epochs, 'epoch')}, no validation split"
+        )
+        if self.kind == "text":
+            score = (
+                f"test loss {self.test['loss']:.4f} nats/token (perplexity "
+                f"{self.test['perplexity']:.2f})"
+            )
+        else:
+            score = f"test accuracy {self.test['accuracy']:.4f} (loss {self.test['loss']:.4f})"
+        return f"{score}  ({where}; {self.seconds:.1f} s)"
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def train(
+    config: RunConfig,
+    *,
+    progress: bool = True,
+    notify: Notify | None = None,
+    announce: Notify | None = None,
+) -> RunResult:
+    """Train ``config.model`` on ``config.data`` into a new run directory.
+
+    Args:
+        config: an :class:`~.config.ImageRunConfig` or :class:`~.config.TextRunConfig`.
+        progress: show a progress bar on stderr.
+        notify: called with each note worth telling the user, as soon as it is known (the
+            data was upsampled, the corpus's size).
+        announce: called with the line that says training starts, once every input is
+            checked and the data read.
+    """
+    began = time.perf_counter()
+    notify = notify or _quiet
+    announce = announce or notify
+    task = TASKS[config.KIND]
+    if config.out:
+        check_new_run_dir(config.out, config.model, config.data)  # before the data is read
+    prepared = task.prepare(config, notify)
+    model: Model = prepared["model"]
+    run_dir = check_new_run_dir(config.out, config.model, prepared["name"])
+    resolved = dataclasses.replace(prepared["config"], out=str(run_dir))
+    model.run = resolved.to_dict()
+    announce(
+        f"training {config.model} on {prepared['describe']} for {plural(config.epochs, 'epoch')}"
+    )
+    create_run_dir(run_dir)
+    try:
+        write_json(run_dir / "config.json", resolved.to_dict())
+        write_atomically(run_dir / "summary.txt", prepared["summary"])
+        _fit(run_dir, model, resolved, prepared, progress, resumed=False)
+    except BaseException:
+        remove_unfinished(run_dir)
+        raise
+    return _finish(run_dir, task, resolved, model, began)
+
+
+def resume(
+    run_dir: str | os.PathLike,
+    *,
+    epochs: int | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    notify: Notify | None = None,
+    announce: Notify | None = None,
+) -> RunResult:
+    """Continue a run from its ``last`` checkpoint, at the step it stopped, with its own
+    settings; ``epochs`` sets a new total."""
+    began = time.perf_counter()
+    notify = notify or _quiet
+    announce = announce or notify
+    opened = open_run(run_dir, stem="last")
+    config = opened.config
+    model = load(opened.checkpoint, device=device)
+    check_matches(opened, model.run)
+    best = opened.run_dir / "best.safetensors"
+    if best.exists():  # the run's kept checkpoint so far must be whole too
+        _, best_meta = load_checkpoint(best)
+        check_matches(dataclasses.replace(opened, checkpoint=best), best_meta.get("run"))
+    point = model.resume_point
+    if point is None:
+        raise ClassicnetsError(f"{opened.checkpoint} does not record where training stood.")
+    total = epochs if epochs is not None else point["plan"]["epochs"]
+    if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+        raise ClassicnetsError(f"--epochs must be a whole number above 0, got {total!r}.")
+    done, step = point["position"]
+    if done >= total:
+        raise ClassicnetsError(
+            f"{opened.run_dir} has already trained {done} of its {total} epochs; pass a larger "
+            "--epochs to train further."
+        )
+    if total != point["plan"]["epochs"] and config.schedule != "constant":
+        notify(f"the {config.schedule} schedule is stretched over {total} epochs")
+    task = TASKS[config.KIND]
+    prepared = {**task.reopen(config, model), "model": model}
+    where = f"step {step} of epoch {done + 1}" if step else f"epoch {done + 1}"
+    announce(f"resuming {config.model} on {config.data} at {where} of {total}")
+    _fit(opened.run_dir, model, config, prepared, progress, resumed=True, epochs=total)
+    return _finish(opened.run_dir, task, config, model, began)
+
+
+def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> None:
+    """``model.fit`` with the run directory's callbacks; then the curves."""
+    has_val = prepared["val"] is not None
+    checkpoint = ModelCheckpoint(run_dir, monitor=config.monitor, save_every=config.save_every)
+    callbacks = [CSVLogger(run_dir / "metrics.csv", append=resumed), checkpoint]
+    if config.patience:
+        callbacks.append(EarlyStopping(monitor=config.monitor, patience=config.patience))
+    if progress:
+        callbacks.append(ProgressBar())
+    title = prepared.get("title", f"{config.model} on {config.data}")
+    try:
+        model.fit(
+            prepared["train"],
+            epochs=epochs or config.epochs,
+            batch_size=config.batch_size,
+            validation_data=prepared["val"] if has_val else None,
+            callbacks=callbacks,
+            seed=config.seed,
+            augment=getattr(config, "augment", None),
+            resume=resumed,
+        )
+    except TrainingDivergedError as err:
+        kept = run_dir / "last.safetensors"
+        if (run_dir / "metrics.csv").exists():
+            write_curves(run_dir, title)
+        where = f"the last good checkpoint is {kept}" if kept.exists() else "nothing was saved"
+        raise TrainingDivergedError(f"{err} In {run_dir}: {where}.") from None
+    except KeyboardInterrupt:
+        epoch, step = model.position
+        if model.resume_point is None:
+            raise RunInterrupted(
+                f"Interrupted twice, during an update; {run_dir}/last is from before it."
+            ) from None
+        model.save(run_dir / "last")
+        raise RunInterrupted(
+            f"Interrupted at step {step} of epoch {epoch + 1}; saved where training stood in "
+            f"{run_dir}/last: continue with `classicnets train --resume {run_dir}`."
+        ) from None
+    write_curves(run_dir, title)
+
+
+def _finish(run_dir: Path, task, config: RunConfig, trained: Model, began: float) -> RunResult:
+    """Score the checkpoint the run keeps on the test split, once, and record it."""
+    kept = "best" if (run_dir / "best.safetensors").exists() else "last"
+    model = load(run_dir / kept, device=config.device)
+    meta = model.checkpoint_meta
+    validation = {k: v for k, v in (meta.get("metrics") or {}).items() if k.startswith("val_")}
+    test = task.score(model, config, "test")
+    result = RunResult(
+        run_dir=run_dir,
+        kind=task.kind,
+        model=config.model,
+        data=test["data"] if task.kind == "text" else config.data,
+        epochs=trained.epochs_done,
+        checkpoint=kept,
+        best_epoch=model.epochs_done if kept == "best" else None,
+        validation=validation,
+        test={k: v for k, v in test.items() if k not in ("data", "split")},
+        seconds=time.perf_counter() - began,
+    )
+    task.finish(run_dir, model, config)
+    write_json(run_dir / "results.json", {**result.to_json(), "test": result.test})
+    return result
+
+
+def evaluate(
+    path: str | os.PathLike,
+    *,
+    split: str = "test",
+    data: str | None = None,
+    data_dir: str | None = None,
+    tta: bool = False,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """Score a run's kept checkpoint (or the checkpoint ``path`` names) on a split of its data,
+    or on another dataset. On the test split this is the number the run reported."""
+    if split not in ("train", "val", "test"):
+        raise ClassicnetsError(f"The split must be train, val or test, got {split!r}.")
+    opened = open_run(path)
+    model = load(opened.checkpoint, device=device)
+    check_matches(opened, model.run)
+    if opened.config is not None:
+        kind = opened.config.KIND
+    else:
+        kind = "text" if isinstance(model, SequenceModel) else "image"
+    return {
+        "checkpoint": str(opened.checkpoint),
+        **TASKS[kind].score(model, opened.config, split, data=data, data_dir=data_dir, tta=tta),
+    }

@@ -2,7 +2,7 @@
 Dive into Deep Learning (d2l) publishes after 10 epochs.
 
 Every model trains as ``classicnets train MODEL --data fashion-mnist`` would: the optimizer and
-learning rate of its recipe (src/classicnets/models/_recipes.py), batch 32, a constant rate, no
+learning rate of its recipe (src/classicnets/runs/recipes.py), batch 32, a constant rate, no
 augmentation, and the data's own 28x28 pixels wherever the architecture takes them (LeNet,
 NiN, GoogLeNet, ResNet and DenseNet use their small-input forms); the others are upsampled to the
 smallest multiple of 32 they take (VGG 32, AlexNet 96). d2l instead resizes to 224 (AlexNet,
@@ -11,8 +11,9 @@ quarter of the channels, a four-block DenseNet) on a GPU; the ``d2l px`` column 
 
 On a CPU ten epochs of the large networks take hours, so ``--seconds`` gives each model a time
 budget: training stops at the first batch past it, and the table reports the (fractional)
-epochs actually trained. The test accuracy is always over the whole test set (unless
-``--limit``), measured once at the end.
+epochs actually trained. The models train on all 60,000 training images: nothing is chosen on
+a validation split here (no early stopping, no best checkpoint), and the test accuracy is over
+the whole test set (unless ``--limit``), measured once, after training.
 
 ``--onecycle`` replaces the constant rate by a one-cycle schedule laid over the epochs or, when
 the budget ends training first, over the budget: a short run then still ends at a small rate.
@@ -42,7 +43,8 @@ from pathlib import Path
 import torch
 from _machine import machine
 
-from classicnets.runs.image import TrainConfig, build_for_data, load_data
+from classicnets.runs import ImageRunConfig
+from classicnets.runs.image import build_for_data, load_splits
 from classicnets.train import Callback, Model
 from classicnets.train.optim import one_cycle
 
@@ -106,19 +108,19 @@ class OneCycleOverBudget(Callback):
 
 def run_one(name: str, args: argparse.Namespace) -> dict:
     """Train ``name`` on Fashion-MNIST as the options say; returns the table row."""
-    config = TrainConfig(
+    config = ImageRunConfig(
         model=name,
         data="fashion-mnist",
         epochs=args.epochs,
         image_size=args.image_size,
         limit=args.limit,
         seed=args.seed,
+        val_split=0.0,  # all 60,000 train: nothing is chosen on validation here
         **({"batch_size": args.batch_size} if args.batch_size else {}),
     )
-    torch.manual_seed(config.seed)
-    train, test = load_data(config)
-    module, size, notes = build_for_data(name, train, config.image_size, {})
-    train, test = train.resized(size), test.resized(size)
+    splits = load_splits(config)
+    module, size, notes = build_for_data(name, splits.train, config.image_size, {}, config.seed)
+    train, test = splits.train.resized(size), splits.test.resized(size)
     model = Model(module, device=args.device)
     model.compile(optimizer=config.optimizer_name, lr=config.learning_rate)
     budget = TimeBudget(args.seconds)
@@ -140,7 +142,8 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
     return {
         "model": name,
         "test_accuracy": round(final["accuracy"], 4),
-        "train_accuracy_last_epoch": round(history["accuracy"][-1], 4),
+        # None when the budget ended training inside the first epoch
+        "train_accuracy_last_epoch": round(history["accuracy"][-1], 4) if len(history) else None,
         "epochs": round(budget.steps / steps_per_epoch, 3),
         "stopped_by_time_budget": budget.steps < config.epochs * steps_per_epoch,
         "train_seconds": round(train_seconds, 1),

@@ -155,13 +155,13 @@ def test_auxiliary_outputs_add_weighted_loss():
 
 
 def test_callbacks(digits, tmp_path):
-    train, test = digits
+    train, val = digits[0].validation_split(0.1)
     model = fresh().compile(optimizer="sgd", lr=1e-9)  # nothing improves
     stop = EarlyStopping(monitor="val_loss", patience=2, min_delta=1e-3)
     history = model.fit(
         train,
         epochs=20,
-        validation_data=test,
+        validation_data=val,
         callbacks=[stop, CSVLogger(tmp_path / "m.csv"), ModelCheckpoint(tmp_path)],
     )
     # epoch 0 sets the best value, epochs 1 and 2 fail to improve it: stop after epoch 2
@@ -250,14 +250,14 @@ def test_channels_last_and_bf16_train(digits):
 
 
 def test_best_checkpoint_survives_a_worse_last(digits, tmp_path):
-    train, test = digits
+    train, val = digits[0].validation_split(0.1)
     model = fresh().compile(optimizer="adam", lr=3e-3)
     checkpoint = ModelCheckpoint(tmp_path)
-    model.fit(train, epochs=2, validation_data=test, callbacks=[checkpoint])
+    model.fit(train, epochs=2, validation_data=val, callbacks=[checkpoint])
     best = (tmp_path / "best.safetensors").read_bytes()
     assert best == (tmp_path / "last.safetensors").read_bytes()
     checkpoint.best = 2.0  # no later epoch can beat this: best must stay as it is
-    model.fit(train, epochs=3, initial_epoch=2, validation_data=test, callbacks=[checkpoint])
+    model.fit(train, epochs=3, initial_epoch=2, validation_data=val, callbacks=[checkpoint])
     assert (tmp_path / "best.safetensors").read_bytes() == best
     assert (tmp_path / "last.safetensors").read_bytes() != best
     assert json.loads((tmp_path / "last.json").read_text())["epochs_done"] == 3

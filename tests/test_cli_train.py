@@ -306,14 +306,17 @@ def test_read_only_output_directory(tmp_path, capsys):
 
 
 def test_divergence_keeps_the_last_good_checkpoint_and_no_best(tmp_path, capsys):
+    argv = ["train", "mlp", "--optimizer", "sgd", "--lr", "30", "--epochs", "3"]
     out = tmp_path / "r"
-    code, _, err = run(capsys, "train", "mlp", "--optimizer", "sgd", "--lr", "30", "--epochs",
-                       "3", "--out", str(out), "--save-every", "10")  # fmt: skip
-    assert code == 2
+    code, _, err = run(capsys, *argv, "--out", str(out), "--save-every", "epoch")
+    message = one_error(err)  # diverges at update 3, before any checkpoint
+    assert code == 2 and "at epoch 1, step 3" in message and "lower the learning rate" in message
+    assert "No checkpoint was saved" in message and not out.exists()  # nothing half-made left
+    code, _, err = run(capsys, *argv, "--out", str(out), "--save-every", "1")
     message = one_error(err)
-    assert "lower the learning rate" in message
-    if "nothing was saved" not in message:
-        assert "the last good checkpoint is" in message and not (out / "best.json").exists()
+    assert code == 2 and f"The last good checkpoint is {out / 'last.safetensors'}" in message
+    assert cn.load(out / "last").global_step == 2  # the update before the blow-up
+    assert not (out / "best.safetensors").exists()  # no epoch ended: no best, ever diverged
 
 
 def test_predict_bad_input(run_dir, tmp_path, capsys):

@@ -51,6 +51,25 @@ def test_torch_optimizer_loss_and_scheduler(digits, tmp_path):
         assert torch.equal(a, b)
 
 
+def test_a_scheduler_stepped_per_update(digits):
+    module = mlp()
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    model = cn.Model(module, device="cpu").compile(
+        optimizer=optimizer,
+        schedule=torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=22),
+        schedule_interval="step",
+    )
+    rates = []
+
+    class Record(cn.Callback):
+        def on_train_batch_begin(self, step):
+            rates.append(self.model.optimizer.param_groups[0]["lr"])
+
+    model.fit(digits, epochs=2, batch_size=128, callbacks=[Record()])  # 11 updates an epoch
+    assert len(rates) == 22 and max(rates) == pytest.approx(0.1, rel=0.02)
+    assert rates[0] < 0.01 and rates[-1] < 0.001  # warmed up, then annealed, update by update
+
+
 class StopAfter(cn.Callback):
     def __init__(self, updates):
         self.updates = updates

@@ -8,8 +8,7 @@ import argparse
 from rich.table import Table
 
 from ..errors import ClassicnetsError
-from ..runs import evaluate
-from ..runs.rundir import check_matches, open_run
+from ..runs import evaluate, load_run
 from .common import emit_json, results_console
 
 
@@ -74,13 +73,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from ..runs.predict import predict_files
-    from ..train import SequenceModel, load
+    from ..train import SequenceModel
 
     if args.top < 1:
         raise ClassicnetsError(f"--top must be a whole number of at least 1, got {args.top}.")
-    opened = open_run(args.run)
-    model = load(opened.checkpoint, device=args.device)
-    check_matches(opened, model.run)
+    _, model = load_run(args.run, device=args.device)
     if isinstance(model, SequenceModel):
         raise ClassicnetsError(
             f"{args.run} holds a language model; predict classifies images (use generate)."

@@ -30,12 +30,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ..runs.rundir import check_matches, open_run
-    from ..train import SequenceModel, load
+    from ..runs import load_run
+    from ..train import SequenceModel
 
-    opened = open_run(args.run_dir)
-    model = load(opened.checkpoint, device=args.device)
-    check_matches(opened, model.run)
+    _, model = load_run(args.run_dir, device=args.device)
     if not isinstance(model, SequenceModel):
         raise ClassicnetsError(
             f"{args.run_dir} holds an image model; generate needs a language model's run."

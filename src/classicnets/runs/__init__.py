@@ -2,7 +2,7 @@
 stopped, evaluated and used to predict (``classicnets train / evaluate / predict``)."""
 
 from .config import ImageRunConfig, RunConfig, TextRunConfig, config_for_model
-from .pipeline import RunResult, evaluate, resume, train
+from .pipeline import RunResult, evaluate, load_run, resume, train
 
 __all__ = [
     "ImageRunConfig",
@@ -11,6 +11,7 @@ __all__ = [
     "TextRunConfig",
     "config_for_model",
     "evaluate",
+    "load_run",
     "resume",
     "train",
 ]

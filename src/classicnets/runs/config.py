@@ -47,7 +47,7 @@ def _whole(name: str, value: Any, least: int = 1, optional: bool = False) -> Non
 def _number(name: str, value: Any, low: float, high: float, optional=False, closed=True) -> None:
     if optional and value is None:
         return
-    bad = isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value)
+    bad = isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
     if not bad:
         bad = value < low or value > high or (not closed and value == high)
     if bad:
@@ -101,7 +101,7 @@ class RunConfig:
     save_every: str = setting(
         "auto",
         "also save last within epochs: every N updates, every Ns seconds, 'epoch' (epoch ends "
-        "only) or 'auto' (every 60 s, or rarer where a write would cost over 2 %% of the time)",
+        "only) or 'auto' (at most once a minute, writing at most 2 %% of the time)",
         metavar="N|Ns",
     )
     out: str | None = setting(None, "run directory", default_text="runs/MODEL-DATA-TIME")
@@ -163,6 +163,20 @@ class RunConfig:
         """The validation value that picks ``best`` and stops early."""
         return "val_accuracy"
 
+    def compile_options(self, steps_per_epoch: int) -> dict[str, Any]:
+        """What ``Model.compile`` is told for this run (warm-up from epochs to updates)."""
+        return {
+            "optimizer": self.optimizer_name,
+            "lr": self.learning_rate,
+            "momentum": self.momentum,
+            "weight_decay": self.weight_decay,
+            "schedule": self.schedule,
+            "warmup_steps": int(self.warmup_epochs * steps_per_epoch),
+            "grad_clip": self.grad_clip,
+            "bf16": self.bf16,
+            "compile": self.compile,
+        }
+
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.KIND, **dataclasses.asdict(self)}
@@ -219,6 +233,13 @@ class ImageRunConfig(RunConfig):
         _number("label_smoothing", self.label_smoothing, 0, 1, closed=False)
         if self.augment is not None:
             Augment.parse(self.augment)  # the spec's words; sizes are checked with the data
+
+    def compile_options(self, steps_per_epoch: int) -> dict[str, Any]:
+        options = super().compile_options(steps_per_epoch)
+        return options | {
+            "label_smoothing": self.label_smoothing,
+            "channels_last": self.channels_last,
+        }
 
     @property
     def optimizer_name(self) -> str:

@@ -105,22 +105,6 @@ def build_for_data(
     raise AssertionError("unreachable")
 
 
-def compile_for(model: Model, config: ImageRunConfig, steps_per_epoch: int) -> None:
-    model.compile(
-        optimizer=config.optimizer_name,
-        lr=config.learning_rate,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        label_smoothing=config.label_smoothing,
-        schedule=config.schedule,
-        warmup_steps=int(config.warmup_epochs * steps_per_epoch),
-        grad_clip=config.grad_clip,
-        channels_last=config.channels_last,
-        bf16=config.bf16,
-        compile=config.compile,
-    )
-
-
 class ImageTask:
     """The image half of the run pipeline (:mod:`classicnets.runs.pipeline`)."""
 
@@ -148,8 +132,8 @@ class ImageTask:
         for note in notes:
             notify(note)
         model = Model(module, device=config.device)
-        steps = -(-len(splits.train) // config.batch_size)
-        compile_for(model, config, steps)
+        steps = -(-len(splits.train) // config.batch_size)  # batches per epoch
+        model.compile(**config.compile_options(steps))
         model.input_shape = splits.train.image_shape
         model.preprocess = {"recipe": RECIPE, "size": size, "channels": model.input_shape[0]}
         resolved = dataclasses.replace(

@@ -36,6 +36,7 @@ from ..train.checkpoint import load_checkpoint
 from .config import RunConfig
 from .image import ImageTask
 from .rundir import (
+    OpenedRun,
     check_matches,
     check_new_run_dir,
     create_run_dir,
@@ -114,6 +115,17 @@ def _quiet(_: str) -> None:
     return None
 
 
+def load_run(
+    path: str | os.PathLike, *, stem: str | None = None, device: str = "auto"
+) -> tuple[OpenedRun, Model]:
+    """A run's checkpoint (``stem``: by default ``best``, else ``last``; or the checkpoint
+    ``path`` names), loaded and checked against the run's ``config.json``."""
+    opened = open_run(path, stem)
+    model = load(opened.checkpoint, device=device)
+    check_matches(opened, model.run)
+    return opened, model
+
+
 def train(
     config: RunConfig,
     *,
@@ -170,10 +182,8 @@ def resume(
     began = time.perf_counter()
     notify = notify or _quiet
     announce = announce or notify
-    opened = open_run(run_dir, stem="last")
+    opened, model = load_run(run_dir, stem="last", device=device)
     config = opened.config
-    model = load(opened.checkpoint, device=device)
-    check_matches(opened, model.run)
     best = opened.run_dir / "best.safetensors"
     if best.exists():  # the run's kept checkpoint so far must be whole too
         _, best_meta = load_checkpoint(best)
@@ -225,8 +235,11 @@ def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> No
         kept = run_dir / "last.safetensors"
         if (run_dir / "metrics.csv").exists():
             write_curves(run_dir, title)
-        where = f"the last good checkpoint is {kept}" if kept.exists() else "nothing was saved"
-        raise TrainingDivergedError(f"{err} In {run_dir}: {where}.") from None
+        if kept.exists():
+            where = f"the last good checkpoint is {kept} (best, if any, is from before it)"
+        else:
+            where = f"no checkpoint was saved, so {run_dir} is removed"
+        raise TrainingDivergedError(f"{err} {where[0].upper()}{where[1:]}.") from None
     except KeyboardInterrupt:
         epoch, step = model.position
         if model.resume_point is None:
@@ -278,9 +291,7 @@ def evaluate(
     or on another dataset. On the test split this is the number the run reported."""
     if split not in ("train", "val", "test"):
         raise ClassicnetsError(f"The split must be train, val or test, got {split!r}.")
-    opened = open_run(path)
-    model = load(opened.checkpoint, device=device)
-    check_matches(opened, model.run)
+    opened, model = load_run(path, device=device)
     if opened.config is not None:
         kind = opened.config.KIND
     else:

@@ -70,17 +70,7 @@ class TextTask:
             device=config.device,
         )
         steps = model.make_batches(corpus.train, config.batch_size, seed=config.seed).steps
-        model.compile(
-            optimizer=config.optimizer_name,
-            lr=config.learning_rate,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-            schedule=config.schedule,
-            warmup_steps=int(config.warmup_epochs * steps),
-            grad_clip=config.grad_clip,
-            bf16=config.bf16,
-            compile=config.compile,
-        )
+        model.compile(**config.compile_options(steps))
         notify(
             f"{corpus.name}: {corpus.characters:,} characters, a vocabulary of "
             f"{len(corpus.vocabulary):,} {corpus.vocabulary.level}s; {len(corpus.train):,} "

@@ -130,6 +130,7 @@ class ProgressBar(Callback):
             TextColumn("{task.fields[loss]}"),
             console=self.console,
             transient=True,
+            disable=not self.console.is_terminal,  # pipes and CI get the epoch lines only
         )
         self._progress.start()
 

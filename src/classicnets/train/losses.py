@@ -31,6 +31,14 @@ def build_loss(name: str, label_smoothing: float = 0.0) -> LossFn:
     raise unknown_name("loss", name, ("cross_entropy", "mse"))
 
 
+def flat_scores(outputs: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(..., C)`` scores and ``(...)`` class targets (a language model's every position) as
+    ``(N, C)`` and ``(N,)``, as the losses and metrics take them."""
+    if outputs.ndim > 2 and y.ndim == outputs.ndim - 1 and not y.is_floating_point():
+        return outputs.reshape(-1, outputs.shape[-1]), y.reshape(-1)
+    return outputs, y
+
+
 def _share(hits: torch.Tensor) -> torch.Tensor:
     """The share of True in ``hits``, in float64 where the device has it: 437 of 450 is
     0.971111..., not float32's 0.97111112."""

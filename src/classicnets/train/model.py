@@ -1,26 +1,18 @@
 """``Model``: a small Keras-shaped trainer (compile / fit / evaluate / predict).
 
-One loop serves every kind of model. ``fit`` asks a batching strategy (:mod:`.batching`) for
-each epoch's batches, hands each batch to :meth:`Model.train_step`, which calls
-:meth:`~Model.compute_loss`, :meth:`~Model.compute_metrics` and the one optimizer step
-(:meth:`~Model.apply_gradients`), and tells a :class:`~.callbacks.CallbackList` around it. A
-subclass overrides one narrow hook, never the loop: the language models'
-:class:`~.sequence.SequenceModel` keeps only its carried state and its batching.
-
-Every fit is repeatable and resumable at any step: its random streams are forked from the
-caller's and seeded per epoch (:mod:`.state`), the learning rate is a function of the position
-in the run, and a checkpoint keeps the position, the streams, the epoch's running means and
-the callbacks' state, so ``fit(resume=True)`` on a loaded checkpoint continues with the very
-same updates. Ctrl-C is taken between two updates, never inside one.
+One loop (:mod:`.loop`) serves every kind of model: batches from a batching strategy
+(:mod:`.batching`) go to :meth:`Model.train_step`, which calls :meth:`~Model.compute_loss`,
+:meth:`~Model.compute_metrics` and the one optimizer step (:meth:`~Model.apply_gradients`). A
+subclass overrides a narrow hook, never the loop: :class:`~.sequence.SequenceModel` keeps only
+its carried state and its batching. Every fit is repeatable and resumable at any update: its
+random streams are forked and seeded per epoch (:mod:`.state`), and a checkpoint keeps all a
+``fit(resume=True)`` needs to continue with the very same updates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,8 +28,10 @@ from .checkpoint import save_checkpoint
 from .compiling import CompiledParts, compile_parts, config_to_json
 from .data_forms import make_batches, make_eval_batches, split_validation
 from .history import History
+from .loop import FitLoop, check_resume_point, deferred_interrupt
+from .losses import flat_scores
 from .setup import CompileConfig, resolve_device
-from .state import RunningMeans, epoch_seed, forked_rng, rng_state, seed_streams, set_rng_state
+from .state import RunningMeans, forked_rng
 
 
 class Model:
@@ -80,7 +74,7 @@ class Model:
         self.steps_per_epoch = 0
         self.stop_training = False
         self.resume_point: dict[str, Any] | None = None
-        self._fit: dict[str, Any] | None = None  # what a running fit needs to snapshot itself
+        self._loop: FitLoop | None = None  # the running fit, which can snapshot itself
         self._forward = self.module
 
     # ----------------------------------------------------------------- setup
@@ -167,13 +161,13 @@ class Model:
             main, *aux = outputs
             weight = getattr(self.module, "aux_loss_weight", 0.3)
             return self.compute_loss(main, y) + weight * sum(self.compute_loss(a, y) for a in aux)
-        outputs, y = _flat(outputs.float(), y)
+        outputs, y = flat_scores(outputs.float(), y)
         return self.parts.loss(outputs, y)
 
     def compute_metrics(self, outputs: Any, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each metric of the batch, as tensors (nothing waits for the device)."""
         main = outputs[0] if isinstance(outputs, tuple) else outputs
-        main, y = _flat(main.detach().float(), y)
+        main, y = flat_scores(main.detach().float(), y)
         return {name: fn(main, y) for name, fn in self.parts.metrics.items()}
 
     def apply_gradients(self, loss: torch.Tensor) -> None:
@@ -183,6 +177,8 @@ class Model:
         if self.config.grad_clip:
             nn.utils.clip_grad_norm_(self.module.parameters(), self.config.grad_clip)
         self.optimizer.step()
+        if self.parts.scheduler is not None and self.config.schedule_interval == "step":
+            self.parts.scheduler.step()
 
     def train_step(self, batch: tuple) -> dict[str, torch.Tensor]:
         """One update on a prepared batch ``(inputs, targets)``; the batch's loss and metrics."""
@@ -264,8 +260,7 @@ class Model:
                 is NaN, infinite or far beyond its first epoch's.
 
         Returns:
-            A :class:`History` with ``loss``, each metric, ``val_*``, ``lr`` and ``seconds``
-            per epoch trained.
+            A :class:`History`: ``loss``, metrics, ``val_*``, ``lr``, ``seconds`` per epoch.
         """
         self._require_compiled(training=True)
         for name, value, least in (("epochs", epochs, 1), ("initial_epoch", initial_epoch, 0)):
@@ -283,7 +278,7 @@ class Model:
         plan = {"seed": seed, "batch_size": batch_size, **batches.plan()}
         start_epoch, start_step, point = initial_epoch, 0, None
         if resume:
-            point = self._checked_resume_point(plan)
+            point = check_resume_point(self.resume_point, plan)
             start_epoch, start_step = point["position"]
         if start_epoch >= epochs:
             raise ClassicnetsError(
@@ -296,129 +291,37 @@ class Model:
         self.steps_per_epoch = batches.steps
         self.stop_training = False
         history = History()
-        self._fit = {"plan": {**plan, "epochs": epochs}, "callbacks": callbacks, "clean": True}
-        with forked_rng(self.device), _deferred_interrupt() as interrupted:
+        loop = FitLoop(self, batches, callbacks, {**plan, "epochs": epochs}, validation_data, point)
+        self._loop = loop
+        with forked_rng(self.device), deferred_interrupt() as interrupted:
             try:
-                self._fit_epochs(
-                    batches, epochs, start_epoch, start_step, point, validation_data,
-                    batch_size, callbacks, history, interrupted,
-                )  # fmt: skip
+                loop.run((start_epoch, start_step), history, interrupted)
             except TrainingDivergedError:
-                self._fit["clean"] = False  # a diverged state is never a place to resume from
+                loop.clean = False  # a diverged state is never a place to resume from
                 raise
             finally:
-                clean = self._fit.get("clean", False)
-                self.resume_point = self.training_state() if clean else None
-                self._fit = None
+                self.resume_point = loop.snapshot() if loop.clean else None
+                self._loop = None
                 callbacks.on_train_end({"history": history})
         return history
 
-    def _fit_epochs(
-        self, batches, epochs, start_epoch, start_step, point, validation_data, batch_size,
-        callbacks, history, interrupted,
-    ) -> None:  # fmt: skip
-        steps = batches.steps
-        callbacks.on_train_begin(
-            {"epochs": epochs, "steps_per_epoch": steps, "samples": batches.examples}
-        )
-        self.position = (start_epoch, start_step)
-        for epoch in range(start_epoch, epochs):
-            began = time.perf_counter()
-            first = start_step if epoch == start_epoch else 0
-            if first and point is not None:  # the streams as the epoch began, then as it stood
-                set_rng_state(point["rng_epoch"], self.device)
-                self._fit["rng_epoch"] = point["rng_epoch"]
-                means = RunningMeans.from_state(point["means"], self.device)
-                self.load_state_tensors(point["state"])
-                iterator = batches.epoch(epoch, first)
-                set_rng_state(point["rng"], self.device)
-            else:
-                seed_streams(epoch_seed(self._fit["plan"]["seed"], epoch), self.device)
-                self._fit["rng_epoch"] = rng_state(self.device)
-                means = RunningMeans()
-                self.reset_state()
-                iterator = batches.epoch(epoch, first)
-            self._fit["means"] = means
-            self.module.train()
-            callbacks.on_epoch_begin(epoch)
-            for step, batch in iterator:
-                self._set_learning_rate(epoch * steps + step, epochs * steps)
-                callbacks.on_train_batch_begin(step)
-                self._fit["clean"] = False  # an update is under way
-                logs = self.train_step(self.prepare_batch(batch))
-                self.global_step += 1
-                self.position = (epoch, step + 1)
-                self._fit["clean"] = True
-                means.add(logs, batch[1].numel())
-                callbacks.on_train_batch_end(step, logs)
-                if interrupted():
-                    raise KeyboardInterrupt
-                if self.stop_training:  # a callback may end training mid-epoch (a time budget)
-                    return
-            logs = self.finish_logs(means.result())
-            if validation_data is not None:
-                val = self.evaluate(validation_data, batch_size=max(batch_size, 1024))
-                logs.update({f"val_{k}": v for k, v in val.items()})
-                self.module.train()
-            logs["lr"] = self.optimizer.param_groups[0]["lr"]  # the epoch's last update's
-            self._epoch_scheduler_step()
-            logs["seconds"] = time.perf_counter() - began
-            self.epochs_done, self.position = epoch + 1, (epoch + 1, 0)
-            history.append(epoch, logs)
-            callbacks.on_epoch_end(epoch, logs)
-            if interrupted():
-                raise KeyboardInterrupt
-            if self.stop_training:
-                return
-
-    def _set_learning_rate(self, position: int, total: int) -> None:
-        """Named schedules are pure functions of the position in the run."""
+    def set_learning_rate(self, position: int, total: int) -> None:
+        """Before update ``position`` of ``total``: a named schedule is a pure function of the
+        position in the run, so a resumed run gets the rates it would have had."""
         if self.parts.schedule is not None:
             factor = self.parts.schedule(position, total, self.steps_per_epoch)
             for group, base in zip(self.optimizer.param_groups, self.parts.base_lrs, strict=True):
                 group["lr"] = base * factor
 
-    def _epoch_scheduler_step(self) -> None:
+    def end_epoch_schedule(self) -> None:
+        """At an epoch's end: a torch scheduler that counts epochs steps."""
         if self.parts.scheduler is not None and self.config.schedule_interval == "epoch":
             self.parts.scheduler.step()
-
-    def _checked_resume_point(self, plan: dict[str, Any]) -> dict[str, Any]:
-        point = self.resume_point
-        if point is None:
-            raise ClassicnetsError(
-                "There is nothing to resume: fit(resume=True) continues a loaded checkpoint or "
-                "an interrupted fit."
-            )
-        saved = point["plan"]
-        for key, what in (("examples", "examples"), ("steps", "batches per epoch")):
-            if saved[key] != plan[key]:
-                raise ClassicnetsError(
-                    f"The checkpoint stopped at step {point['position'][1]} of epoch "
-                    f"{point['position'][0] + 1} with {saved[key]:,} {what}, but this data gives "
-                    f"{plan[key]:,}; resume on the same data with the same batch size."
-                )
-        for key in ("seed", "batch_size"):
-            if saved[key] != plan[key]:
-                raise ClassicnetsError(
-                    f"The checkpoint was trained with {key} {saved[key]}, not {plan[key]}; "
-                    f"resume with the same {key} for the run to continue as it was."
-                )
-        return point
 
     def training_state(self) -> dict[str, Any] | None:
         """Where training stands: position, random streams, the epoch's means, the callbacks'
         state and carried tensors (live during ``fit``, else :attr:`resume_point`)."""
-        if self._fit is None:
-            return self.resume_point
-        return {
-            "position": self.position,
-            "plan": self._fit["plan"],
-            "means": self._fit["means"].state(),
-            "callbacks": self._fit["callbacks"].state_dict(),
-            "rng": rng_state(self.device),
-            "rng_epoch": self._fit["rng_epoch"],
-            "state": self.state_tensors(),
-        }
+        return self._loop.snapshot() if self._loop is not None else self.resume_point
 
     # ------------------------------------------------------ evaluate/predict
     @torch.no_grad()
@@ -491,34 +394,3 @@ class Model:
 
     def restore_extras(self, meta: dict[str, Any]) -> None:
         """Read back what :meth:`checkpoint_extras` stored."""
-
-
-def _flat(outputs: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(..., C)`` scores and ``(...)`` class targets as ``(N, C)`` and ``(N,)``."""
-    if outputs.ndim > 2 and y.ndim == outputs.ndim - 1 and not y.is_floating_point():
-        return outputs.reshape(-1, outputs.shape[-1]), y.reshape(-1)
-    return outputs, y
-
-
-@contextlib.contextmanager
-def _deferred_interrupt():
-    """Take Ctrl-C between two updates: the first one is remembered and ``fit`` stops at the
-    next boundary (every update whole); a second one interrupts at once. Outside the main
-    thread signals cannot be caught, and nothing changes."""
-    pressed = []
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is None:  # installed from outside Python
-        previous = signal.SIG_DFL
-
-    def handler(signum, frame):
-        pressed.append(signum)
-        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C is not deferred
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(pressed)
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -1,9 +1,10 @@
 """``ModelCheckpoint``: ``last`` and ``best`` in a directory while ``fit`` runs.
 
 ``last`` is rewritten at every epoch's end and, within epochs, every ``save_every`` updates or
-seconds, so that even a run killed outright (SIGKILL, a power cut) loses little; each write is
-atomic, so the previous ``last`` survives a kill during the write itself. ``best`` follows the
-monitored validation value at epoch ends.
+seconds (by default every minute, or less often where writing would take more than 2 % of the
+training time), so that even a run killed outright (SIGKILL, a power cut) loses little; each
+write is atomic, so the previous ``last`` survives a kill during the write itself. ``best``
+follows the monitored validation value at epoch ends.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from ..errors import ClassicnetsError
 from .callbacks import Callback, _better, _mode
 
 AUTO_SECONDS = 60.0  # the shortest interval of the automatic choice
-AUTO_BUDGET = 0.02  # ... which otherwise spends at most this share of training time writing
+AUTO_BUDGET = 0.02  # ... which spends at most this share of training time writing
+WRITE_SPEED = 250e6  # bytes/s assumed for a first write, before one was timed
 
 
 def parse_save_every(value: Any) -> tuple[str, float]:
@@ -70,8 +72,9 @@ class ModelCheckpoint(Callback):
         directory: where ``last`` and ``best`` go.
         monitor: the epoch log that picks ``best``, e.g. ``"val_accuracy"``.
         mode: ``"min"``, ``"max"`` or ``"auto"`` (min for losses).
-        save_every: ``"auto"`` (every 60 s, or less often where a write takes more than 2 % of
-            the time), ``"epoch"`` (epoch ends only), a number of updates, or ``"Ns"`` seconds.
+        save_every: ``"auto"`` (every 60 s, or less often, so that writing takes at most 2 %
+            of the training time), ``"epoch"`` (epoch ends only), a number of updates, or
+            ``"Ns"`` seconds.
         clock: the time source (a test may pass its own).
     """
 
@@ -92,23 +95,37 @@ class ModelCheckpoint(Callback):
         self.clock = clock
         self.writes = 0
         self.write_seconds = 0.0  # the last write's
-        self._last_save = clock()
+        self.writing = 0.0  # all writes'
+        self._began = self._last_save = clock()
 
-    @property
-    def interval(self) -> float:
-        """Seconds between saves within an epoch, for the time-based kinds."""
+    def _expected_write(self) -> float:
+        """The next write's seconds: the last one's, or before any, the checkpoint's size at
+        a modest disk speed (weights and two optimizer buffers per parameter)."""
+        if self.writes:
+            return self.write_seconds
+        module = getattr(self.model, "module", None)
+        size = sum(p.numel() * p.element_size() for p in module.parameters()) if module else 0
+        return 3 * size / WRITE_SPEED
+
+    def _due(self) -> bool:
+        """Whether to save now, within an epoch."""
+        now = self.clock()
         if self.every == "seconds":
-            return self.amount
-        return max(AUTO_SECONDS, self.write_seconds / AUTO_BUDGET)
+            return now - self._last_save >= self.amount
+        # auto: at most every minute, and only while all writing, this one included, stays
+        # within the budget of the time trained so far
+        spent = self.writing + self._expected_write()
+        return now - self._last_save >= AUTO_SECONDS and spent <= AUTO_BUDGET * (now - self._began)
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
-        self._last_save = self.clock()
+        self._began = self._last_save = self.clock()
 
     def _save_last(self, metrics: dict | None = None) -> None:
         began = self.clock()
         self.model.save(self.directory / "last", metrics=metrics)
         self._last_save = self.clock()
         self.write_seconds = self._last_save - began
+        self.writing += self.write_seconds
         self.writes += 1
 
     def on_train_batch_end(self, step: int, logs: dict[str, Any]) -> None:
@@ -117,7 +134,7 @@ class ModelCheckpoint(Callback):
         if self.every == "steps":
             due = self.model.global_step % int(self.amount) == 0
         else:
-            due = self.clock() - self._last_save >= self.interval
+            due = self._due()
         if due:
             self._save_last()
 

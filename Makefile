@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(PY) -m pytest
 
-# Every registered model trained through the CLI on digits and CIFAR-10 (about 10 minutes).
+# Every registered model trained through the CLI on digits and CIFAR-10 (about 2 minutes).
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 

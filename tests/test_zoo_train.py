@@ -3,7 +3,7 @@
 What varies between datasets is the input a model must take. The smallest model of each family
 runs one epoch on ``--limit 4`` images of digits (1x8x8, which makes most of them upsample),
 MNIST and Fashion-MNIST (1x28x28). The slow set (``make test-slow``) runs every registered image
-model on digits and CIFAR-10 (3x32x32): about three minutes on two CPU cores, half of it
+model on digits and CIFAR-10 (3x32x32): about two minutes on two CPU cores, half of it
 writing checkpoints (~1 GB for a VGG run). That the recipes make models learn is in
 test_zoo_recipes.py.
 """

@@ -30,6 +30,12 @@ class ImageSplits:
     val: ImageDataset | None
     test: ImageDataset
 
+    def map(self, change) -> ImageSplits:
+        """The splits with ``change`` applied to each (a resize, a cut)."""
+        return ImageSplits(
+            *(None if p is None else change(p) for p in (self.train, self.val, self.test))
+        )
+
 
 def load_splits(config: ImageRunConfig, image_size: int | None = None) -> ImageSplits:
     """Training, validation and test data of ``config.data``: validation carved from the
@@ -45,12 +51,10 @@ def load_splits(config: ImageRunConfig, image_size: int | None = None) -> ImageS
     val = None
     if config.val_split:
         train, val = train.validation_split(config.val_split, SPLIT_SEED)
-    parts = [train, val, test]
+    splits = ImageSplits(train, val, test)
     if config.limit is not None:
-        parts = [p.subset(slice(0, config.limit)) if p is not None else None for p in parts]
-    if image_size:
-        parts = [p.resized(image_size) if p is not None else None for p in parts]
-    return ImageSplits(*parts)
+        splits = splits.map(lambda part: part.subset(slice(0, config.limit)))
+    return splits.map(lambda part: part.resized(image_size)) if image_size else splits
 
 
 def build_for_data(
@@ -119,8 +123,7 @@ class ImageTask:
         note = small_input_note(config.model, size)
         notes += [note] if note else []
         if size != splits.train.image_shape[-1]:
-            splits = ImageSplits(*(p.resized(size) if p is not None else None for p in (
-                splits.train, splits.val, splits.test)))  # fmt: skip
+            splits = splits.map(lambda part: part.resized(size))
         mirror_safe = dataset_info(config.data).mirror_safe
         if config.augment:
             augment = Augment.parse(config.augment, image_size=size)  # sizes checked now

@@ -76,10 +76,6 @@ class RunResult:
     seconds: float
     notes: tuple[str, ...] = ()
 
-    @property
-    def test_accuracy(self) -> float | None:
-        return self.test.get("accuracy")
-
     def to_json(self) -> dict[str, Any]:
         scores = {f"test_{k}": v for k, v in self.test.items() if isinstance(v, float)}
         return {

@@ -78,12 +78,6 @@ class CompileConfig:
         if not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
             raise ClassicnetsError(f"Warm-up must be 0 or more updates, got {self.warmup_steps}.")
 
-    @property
-    def custom(self) -> list[str]:
-        """The parts that ``load`` cannot rebuild from their names."""
-        parts = {"optimizer": self.optimizer, "loss": self.loss, "schedule": self.schedule}
-        return [k for k, v in parts.items() if v.startswith(CUSTOM)]
-
 
 def qualified_name(obj: Any) -> str:
     """``"torch.optim.SGD"`` for torch's public classes, else ``"custom:module.Name"``."""

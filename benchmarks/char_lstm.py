@@ -123,7 +123,11 @@ def time_to_target(name: str, corpus, args) -> dict:
         module, vocabulary=corpus.vocabulary, seq_len=setup["seq_len"], device="cpu"
     )
     model.compile(
-        optimizer="adam", lr=setup["lr"], schedule=setup["schedule"], grad_clip=1.0, bf16=args.bf16
+        optimizer="adam",
+        lr=setup["lr"],
+        schedule=setup["schedule"],
+        grad_clip=1.0,
+        precision="bf16" if args.bf16 else "fp32",
     )
     probe = Probe(
         corpus.val, args.probe, args.target, args.budget, setup["batch_size"] * setup["seq_len"]

@@ -12,8 +12,13 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory, monkeypatch):
-    """Every test gets its own empty cache and cannot reach the network."""
+    """Every test gets its own empty cache and cannot reach the network; and runs as on a CPU
+    without bfloat16, so that ``--precision auto`` (float32 there) gives the same numbers on
+    every machine (tests of the bfloat16 path patch this back or ask for bf16)."""
     monkeypatch.setenv("CLASSICNETS_CACHE", str(tmp_path_factory.mktemp("cache")))
+    from classicnets.train import precision
+
+    monkeypatch.setattr(precision, "cpu_bf16_features", lambda: [])
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("network disabled in tests")

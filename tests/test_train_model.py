@@ -236,12 +236,16 @@ def test_bad_arguments(digits):
         cn.Model(nn.Linear(2, 2), device="cuda" if not torch.cuda.is_available() else "cpu:x")
     with pytest.raises(ClassicnetsError, match="wraps an nn.Module"):
         cn.Model("mlp")
+    with pytest.raises(ClassicnetsError, match="precision must be fp32, bf16 or fp16"):
+        fresh().compile(precision="auto")
+    with pytest.raises(ClassicnetsError, match="float16 training needs a CUDA GPU"):
+        fresh().compile(precision="fp16")
 
 
 def test_channels_last_and_bf16_train(digits):
     train, _ = digits
     model = cn.Model(cn.create_model("lenet5_relu", image_size=28, seed=0), device="cpu")
-    model.compile(optimizer="adam", lr=3e-3, channels_last=True, bf16=True)
+    model.compile(optimizer="adam", lr=3e-3, channels_last=True, precision="bf16")
     small = train.subset(slice(0, 512)).resized(28)
     history = model.fit(small, epochs=3, batch_size=64)
     assert history["loss"][-1] < history["loss"][0]

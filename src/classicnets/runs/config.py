@@ -19,7 +19,9 @@ from ..data.splits import DEFAULT_FRACTION
 from ..errors import ClassicnetsError, CorruptFileError, unknown_name
 from ..models import model_info
 from ..train.optim import OPTIMIZERS, SCHEDULES
+from ..train.precision import PRECISIONS, Precision, resolve_precision
 from ..train.saving import parse_save_every
+from ..train.setup import resolve_device
 from .recipes import DEFAULT_LR, recipe_for
 
 
@@ -96,7 +98,12 @@ class RunConfig:
     )
     seed: int = setting(0, "fixes weights, data order, augmentation and dropout")
     device: str = setting("auto", "auto (cuda > mps > cpu), cpu, cuda or mps")
-    bf16: bool = setting(False, "bfloat16 autocast")
+    precision: str = setting(
+        "auto",
+        "number format: auto picks bfloat16 + channels-last where the hardware has bfloat16, "
+        "float16 on CUDA GPUs without it, else float32",
+        choices=PRECISIONS,
+    )
     compile: bool = setting(False, "torch.compile the model")
     save_every: str = setting(
         "auto",
@@ -144,6 +151,7 @@ class RunConfig:
                 "validation data; keep a validation split or drop --patience."
             )
         parse_save_every(self.save_every)
+        self.precision_choice()  # a format the hardware lacks fails now, before any data
         if not isinstance(self.model_kwargs, dict):
             raise ClassicnetsError("model_kwargs must be a dict of the builder's arguments.")
 
@@ -163,8 +171,14 @@ class RunConfig:
         """The validation value that picks ``best`` and stops early."""
         return "val_accuracy"
 
+    def precision_choice(self) -> Precision:
+        """What ``--precision`` means on this run's device."""
+        return resolve_precision(self.precision, resolve_device(self.device), self.KIND == "image")
+
     def compile_options(self, steps_per_epoch: int) -> dict[str, Any]:
-        """What ``Model.compile`` is told for this run (warm-up from epochs to updates)."""
+        """What ``Model.compile`` is told for this run (warm-up from epochs to updates, the
+        precision resolved for the machine)."""
+        precision = self.precision_choice()
         return {
             "optimizer": self.optimizer_name,
             "lr": self.learning_rate,
@@ -173,7 +187,8 @@ class RunConfig:
             "schedule": self.schedule,
             "warmup_steps": int(self.warmup_epochs * steps_per_epoch),
             "grad_clip": self.grad_clip,
-            "bf16": self.bf16,
+            "precision": precision.name,
+            "channels_last": precision.channels_last,
             "compile": self.compile,
         }
 
@@ -238,7 +253,7 @@ class ImageRunConfig(RunConfig):
         options = super().compile_options(steps_per_epoch)
         return options | {
             "label_smoothing": self.label_smoothing,
-            "channels_last": self.channels_last,
+            "channels_last": self.channels_last or options["channels_last"],
         }
 
     @property

@@ -147,6 +147,7 @@ def train(
         check_new_run_dir(config.out, config.model, config.data)  # before the data is read
     prepared = task.prepare(config, notify)
     model: Model = prepared["model"]
+    notify(f"precision: {config.precision_choice().describe()}")
     run_dir = check_new_run_dir(config.out, config.model, prepared["name"])
     resolved = dataclasses.replace(prepared["config"], out=str(run_dir))
     model.run = resolved.to_dict()

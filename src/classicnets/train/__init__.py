@@ -7,7 +7,6 @@ from .callbacks import (
     CallbackList,
     CSVLogger,
     EarlyStopping,
-    ProgressBar,
     TerminateOnDivergence,
     TerminateOnNaN,
 )
@@ -15,6 +14,7 @@ from .history import History
 from .loading import load
 from .model import Model
 from .optim import OPTIMIZERS, SCHEDULES, Schedule, build_optimizer
+from .progress import ProgressBar
 from .saving import ModelCheckpoint
 from .sequence import SequenceModel
 from .setup import CompileConfig, resolve_device

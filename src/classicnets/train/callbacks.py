@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,73 +95,6 @@ class CallbackList(Callback):
             if name in state and name not in seen:
                 c.load_state_dict(state[name])
                 seen.add(name)
-
-
-class ProgressBar(Callback):
-    """A rich progress bar per epoch with the running loss, then one line of metrics and the
-    time per epoch, on stderr."""
-
-    def __init__(self, console=None) -> None:
-        from rich.console import Console
-
-        self.console = console or Console(stderr=True)
-        self._progress = None
-
-    def on_train_begin(self, logs: dict[str, Any]) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.epochs = logs["epochs"]
-        self.steps = logs["steps_per_epoch"]
-        self._progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[loss]}"),
-            console=self.console,
-            transient=True,
-            disable=not self.console.is_terminal,  # pipes and CI get the epoch lines only
-        )
-        self._progress.start()
-
-    def on_epoch_begin(self, epoch: int) -> None:
-        self._start = time.perf_counter()
-        done = self.model.position[1] if self.model.position[0] == epoch else 0
-        self._task = self._progress.add_task(
-            "", total=self.steps, completed=done, epoch=f"{epoch + 1}/{self.epochs}", loss=""
-        )
-        self._last_refresh = 0.0
-
-    def on_train_batch_end(self, step: int, logs: dict[str, Any]) -> None:
-        now = time.perf_counter()
-        if now - self._last_refresh > 0.25 or step + 1 == self.steps:  # reading loss syncs
-            self._last_refresh = now
-            self._progress.update(
-                self._task, completed=step + 1, loss=f"loss {float(logs['loss']):.4f}"
-            )
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        self._progress.remove_task(self._task)
-        parts = [f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch", "lr", "seconds")]
-        seconds = time.perf_counter() - self._start
-        self.console.print(
-            f"epoch {epoch + 1}/{self.epochs}  " + "  ".join(parts) + f"  ({seconds:.1f} s)",
-            highlight=False,
-            soft_wrap=True,
-        )
-
-    def on_train_end(self, logs: dict[str, Any]) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 def _better(mode: str, value: float, best: float, min_delta: float = 0.0) -> bool:

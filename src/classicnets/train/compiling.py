@@ -44,6 +44,7 @@ class CompiledParts:
     scheduler: Scheduler | None = None
     base_lrs: list[float] = field(default_factory=list)
     unrebuilt_schedule: bool = False
+    scaler: torch.amp.GradScaler | None = None  # float16 training's loss scaling
 
     def missing(self, training: bool) -> str | None:
         """The custom part that must be compiled again before training (or evaluating)."""
@@ -150,10 +151,22 @@ def compile_parts(
         )
     loss_name, loss_fn, kwargs = _loss(loss, config.label_smoothing)
     config = dataclasses.replace(config, loss=loss_name, loss_options=kwargs)
-    parts = CompiledParts(optimizer, loss_fn, metrics)
+    parts = CompiledParts(optimizer, loss_fn, metrics, scaler=_scaler(config, module))
     parts.base_lrs = [group["lr"] for group in optimizer.param_groups]
     schedule_name = _schedule(parts, schedule, config)
     return dataclasses.replace(config, schedule=schedule_name), parts
+
+
+def _scaler(config: CompileConfig, module: nn.Module) -> torch.amp.GradScaler | None:
+    if config.precision != "fp16":
+        return None
+    device = next(module.parameters()).device
+    if device.type != "cuda":
+        raise ClassicnetsError(
+            f"float16 training needs a CUDA GPU, and the model is on the {device.type}; use "
+            "precision='bf16' where the CPU has it, or 'fp32'."
+        )
+    return torch.amp.GradScaler("cuda")
 
 
 def _loss(loss: Any, label_smoothing: float) -> tuple[str, Callable, dict | None]:
@@ -207,10 +220,13 @@ def rebuild_parts(
     optimizer_state: dict | None,
     scheduler_state: dict | None,
     base_lrs: list[float] | None = None,
+    scaler_state: dict | None = None,
 ) -> tuple[CompileConfig, CompiledParts]:
     """The config and parts a checkpoint recorded, rebuilt where they can be."""
     fields = {f.name for f in dataclasses.fields(CompileConfig)}
     saved = {k: v for k, v in saved.items() if k in fields}
+    if saved.get("precision") == "fp16" and next(module.parameters()).device.type != "cuda":
+        saved["precision"] = "fp32"  # a float16 run read on a machine without CUDA
     saved["metrics"] = tuple(saved.get("metrics", ()))
     config = CompileConfig(**saved)
     metrics = {
@@ -232,7 +248,9 @@ def rebuild_parts(
         loss = torch_class(config.loss)(**(config.loss_options or {}))
     else:
         loss = build_loss(config.loss, config.label_smoothing)
-    parts = CompiledParts(optimizer, loss, metrics)
+    parts = CompiledParts(optimizer, loss, metrics, scaler=_scaler(config, module))
+    if parts.scaler is not None and scaler_state:
+        parts.scaler.load_state_dict(scaler_state)
     if optimizer is not None:
         parts.base_lrs = list(base_lrs or [config.lr] * len(optimizer.param_groups))
     if "." not in config.schedule:

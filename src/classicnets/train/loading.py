@@ -86,6 +86,7 @@ def load(
             optimizer_state,
             meta.get("scheduler_state"),
             meta.get("base_lrs"),
+            meta.get("scaler_state"),
         )
         model._forward = torch.compile(model.module) if model.config.compile else model.module
     model.global_step = int(meta.get("global_step", 0))

@@ -77,11 +77,13 @@ class FitLoop:
             model.load_state_tensors(point["state"])
             iterator = self.batches.epoch(epoch, first)  # a DataLoader draws its order here
             set_rng_state(point["rng"], model.device)
+            model.examples_this_epoch = 0
             return iterator
         seed_streams(epoch_seed(self.plan["seed"], epoch), model.device)
         self.rng_epoch = rng_state(model.device)
         self.means = RunningMeans()
         model.reset_state()
+        model.examples_this_epoch = 0
         return self.batches.epoch(epoch, first)
 
     def run(self, start: tuple[int, int], history: History, interrupted) -> None:
@@ -106,13 +108,16 @@ class FitLoop:
                 model.global_step += 1
                 model.position = (epoch, step + 1)
                 self.clean = True
-                self.means.add(logs, batch[1].numel())
+                examples = batch[1].numel()
+                self.means.add(logs, examples)
+                model.examples_this_epoch += examples
                 callbacks.on_train_batch_end(step, logs)
                 if interrupted():
                     raise KeyboardInterrupt
                 if model.stop_training:  # a callback may end training mid-epoch (a time budget)
                     return
             logs = model.finish_logs(self.means.result())
+            trained = max(time.perf_counter() - began, 1e-9)
             if self.validation_data is not None:
                 size = max(self.plan["batch_size"], 1024)
                 val = model.evaluate(self.validation_data, batch_size=size)
@@ -121,6 +126,7 @@ class FitLoop:
             logs["lr"] = model.optimizer.param_groups[0]["lr"]  # the epoch's last update's
             model.end_epoch_schedule()
             logs["seconds"] = time.perf_counter() - began
+            logs["examples_per_second"] = model.examples_this_epoch / trained
             model.epochs_done, model.position = epoch + 1, (epoch + 1, 0)
             history.append(epoch, logs)
             callbacks.on_epoch_end(epoch, logs)

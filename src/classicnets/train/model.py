@@ -30,6 +30,7 @@ from .data_forms import make_batches, make_eval_batches, split_validation
 from .history import History
 from .loop import FitLoop, check_resume_point, deferred_interrupt
 from .losses import flat_scores
+from .precision import DTYPES
 from .setup import CompileConfig, resolve_device
 from .state import RunningMeans, forked_rng
 
@@ -72,12 +73,18 @@ class Model:
         self.epochs_done = 0
         self.position = (0, 0)  # (epoch, step): the next update of the run
         self.steps_per_epoch = 0
+        self.examples_this_epoch = 0  # the targets trained on since the epoch (or resume) began
         self.stop_training = False
         self.resume_point: dict[str, Any] | None = None
         self._loop: FitLoop | None = None  # the running fit, which can snapshot itself
         self._forward = self.module
 
     # ----------------------------------------------------------------- setup
+    @property
+    def unit(self) -> str:
+        """What one target is, for speeds: an image, an example (a language model: a token)."""
+        return "img" if self.input_shape is not None and len(self.input_shape) == 3 else "ex"
+
     @property
     def optimizer(self) -> torch.optim.Optimizer | None:
         return self.parts.optimizer if self.parts else None
@@ -92,7 +99,7 @@ class Model:
                 callable, e.g. ``nn.CrossEntropyLoss()``), ``metrics``, ``schedule`` (a name,
                 a torch LR scheduler, or a function building one from the optimizer),
                 ``schedule_interval``, ``warmup_steps``, ``weight_decay``, ``momentum``,
-                ``label_smoothing``, ``grad_clip``, ``channels_last``, ``bf16``, ``compile``:
+                ``label_smoothing``, ``grad_clip``, ``channels_last``, ``precision``, ``compile``:
                 see :class:`~.setup.CompileConfig`.
         """
         if options.get("channels_last"):
@@ -114,9 +121,9 @@ class Model:
         return self.config
 
     def autocast(self):
-        """The precision context of every forward pass (bfloat16 autocast when compiled so)."""
-        if self.config is not None and self.config.bf16:
-            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        """The precision context of every forward pass (autocast unless compiled for fp32)."""
+        if self.config is not None and self.config.precision != "fp32":
+            return torch.autocast(self.device.type, dtype=DTYPES[self.config.precision])
         return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ data
@@ -171,12 +178,22 @@ class Model:
         return {name: fn(main, y) for name, fn in self.parts.metrics.items()}
 
     def apply_gradients(self, loss: torch.Tensor) -> None:
-        """The one optimizer step: gradients of ``loss``, clipped if asked, then the update."""
+        """The one optimizer step: gradients of ``loss`` (scaled under float16, so that small
+        ones do not vanish), clipped if asked, then the update."""
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler = self.parts.scaler
+        if scaler is None:
+            loss.backward()
+        else:
+            scaler.scale(loss).backward()
+            scaler.unscale_(self.optimizer)  # clip the true gradients
         if self.config.grad_clip:
             nn.utils.clip_grad_norm_(self.module.parameters(), self.config.grad_clip)
-        self.optimizer.step()
+        if scaler is None:
+            self.optimizer.step()
+        else:
+            scaler.step(self.optimizer)  # skipped where a gradient overflowed
+            scaler.update()
         if self.parts.scheduler is not None and self.config.schedule_interval == "step":
             self.parts.scheduler.step()
 
@@ -378,6 +395,9 @@ class Model:
             "compile": config_to_json(self.config) if self.config else None,
             "scheduler_state": self.parts.scheduler_state() if self.parts else None,
             "base_lrs": self.parts.base_lrs if self.parts else None,
+            "scaler_state": self.parts.scaler.state_dict()
+            if self.parts and self.parts.scaler
+            else None,
             "global_step": self.global_step,
             "epochs_done": self.epochs_done,
             "training_state": state,

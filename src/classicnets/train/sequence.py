@@ -56,6 +56,8 @@ class SequenceModel(Model):
     :class:`~classicnets.data.text.TextCorpus`'s ``train``, ``val`` or ``test``).
     """
 
+    unit = "tok"  # type: ignore[assignment]  (a token is what a language model predicts)
+
     def __init__(
         self,
         module: nn.Module,

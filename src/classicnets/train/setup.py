@@ -42,7 +42,11 @@ class CompileConfig:
             ``"step"`` (after every update, as ``OneCycleLR`` expects).
         warmup_steps: linear warm-up for named schedules.
         grad_clip: clip the gradient norm to this.
-        channels_last, bf16, compile: memory layout, bfloat16 autocast, ``torch.compile``.
+        channels_last: the channels-last memory layout for images.
+        precision: ``"fp32"``, ``"bf16"`` (bfloat16 autocast) or ``"fp16"`` (float16 autocast
+            with a gradient scaler, CUDA only); :func:`~.precision.resolve_precision` picks
+            one for the machine.
+        compile: ``torch.compile`` the model.
     """
 
     optimizer: str = "adam"
@@ -58,7 +62,7 @@ class CompileConfig:
     warmup_steps: int = 0
     grad_clip: float | None = None
     channels_last: bool = False
-    bf16: bool = False
+    precision: str = "fp32"
     compile: bool = False
 
     def __post_init__(self) -> None:
@@ -74,6 +78,11 @@ class CompileConfig:
         if self.schedule_interval not in ("epoch", "step"):
             raise ClassicnetsError(
                 f"schedule_interval must be 'epoch' or 'step', got {self.schedule_interval!r}."
+            )
+        if self.precision not in ("fp32", "bf16", "fp16"):
+            raise ClassicnetsError(
+                f"precision must be fp32, bf16 or fp16, got {self.precision!r} (a run's 'auto' "
+                "is resolved by classicnets.train.precision.resolve_precision)."
             )
         if not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
             raise ClassicnetsError(f"Warm-up must be 0 or more updates, got {self.warmup_steps}.")

@@ -193,14 +193,15 @@ def test_help_shows_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     text = text[text.index("options:") :]
     for flag, default in [
-        ("--epochs N", "(default: 10)"),
-        ("--batch-size", "(default: 32)"),
-        ("--optimizer", "(default: the model's recipe)"),
+        ("--epochs N", "(default: the recipe's; see `classicnets recipes MODEL --data DATA`)"),
+        ("--batch-size", "(default: the recipe's"),
+        ("--optimizer", "(default: the recipe's"),
         ("--lr", "(default: the recipe's"),
-        ("--weight-decay", "(default: 0)"),
+        ("--weight-decay", "(default: the recipe's"),
         ("--momentum", "(default: 0.9)"),
         ("--warmup-epochs", "(default: 0)"),
-        ("--label-smoothing", "(default: 0)"),
+        ("--label-smoothing", "(default: the recipe's"),
+        ("--precision NAME", "(default: auto)"),
         ("--seed", "(default: 0)"),
         ("--val-split F", "(default: 0.1)"),
         ("--grad-clip NORM", "(default: none for image models, 1 for language models)"),

@@ -13,23 +13,43 @@ from classicnets.cli import main
 from classicnets.errors import UnknownNameError
 from classicnets.models import list_models, model_info
 from classicnets.runs import ImageRunConfig as TrainConfig
-from classicnets.runs.recipes import DEFAULT_LR, FALLBACK, RECIPES, recipe_for
+from classicnets.runs.recipe_table import FALLBACK, RECIPES
+from classicnets.runs.recipes import DEFAULT_LR, recipe_for
 from classicnets.train.optim import OPTIMIZERS
 
 IMAGE_MODELS = [n for n in list_models() if "sequence" not in model_info(n).tags]
+TEXT_MODELS = [n for n in list_models() if "sequence" in model_info(n).tags]
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder")
 
 
-def test_every_image_model_has_a_valid_recipe():
-    assert sorted(RECIPES) == IMAGE_MODELS
-    for name, recipe in RECIPES.items():
+@pytest.mark.parametrize("data", DATASETS)
+def test_every_image_model_has_a_valid_recipe_on_every_dataset(data):
+    for name in IMAGE_MODELS:
+        recipe = recipe_for(name, data).recipe
         assert recipe.optimizer in OPTIMIZERS and 0 < recipe.lr < 1, name
-    assert FALLBACK.optimizer in OPTIMIZERS
+        assert recipe.batch_size >= 1 and recipe.epochs >= 1 and recipe.measured, name
+        TrainConfig(model=name, data=data).with_recipe()  # every value passes the checks
 
 
-def test_a_model_without_a_row_takes_the_fallback(monkeypatch):
-    monkeypatch.delitem(RECIPES, "mlp")  # as a model registered by a user would be
-    assert recipe_for("mlp") == FALLBACK
-    assert TrainConfig(model="mlp").learning_rate == FALLBACK.lr
+def test_every_row_is_valid_and_names_what_measured_it():
+    families = {model_info(n).family for n in list_models()}
+    for (key, family), recipe in RECIPES.items():
+        assert key in families or key in list_models(), key
+        assert family in ("any", "digits", "mnist", "cifar", "images", "text"), family
+        assert recipe.optimizer in OPTIMIZERS and recipe.measured, (key, family)
+    for name in TEXT_MODELS:
+        assert recipe_for(name, "play.txt").row[1] == "text"
+
+
+def test_a_model_without_a_row_takes_the_nearest_and_says_so(monkeypatch):
+    chosen = recipe_for("vgg13", "cifar10")
+    assert chosen.row == ("VGG", "cifar") and "no row for vgg13 on cifar data" in chosen.line()
+    exact = recipe_for("lenet5_relu", "mnist")
+    assert exact.row == ("lenet5_relu", "mnist") and exact.fallback is None
+    assert "measured: validation" in exact.line()
+    assert recipe_for("lenet5_relu", "fashion-mnist").row == ("lenet5_relu", "mnist")
+    monkeypatch.delitem(RECIPES, ("MLP", "any"))  # as a model registered by a user would be
+    assert recipe_for("mlp").recipe == FALLBACK and "no row for mlp" in recipe_for("mlp").line()
 
 
 def test_unknown_model_fails_in_the_recipe_lookup():
@@ -38,30 +58,45 @@ def test_unknown_model_fails_in_the_recipe_lookup():
 
 
 def test_the_users_flags_beat_the_recipe():
-    recipe = recipe_for("resnet18")
+    recipe = recipe_for("resnet18", "digits").recipe
     assert recipe.optimizer != "adam"  # so the cases below tell recipe and flags apart
-    chosen = TrainConfig(model="resnet18")
-    assert (chosen.optimizer_name, chosen.learning_rate) == (recipe.optimizer, recipe.lr)
-    assert TrainConfig(model="resnet18", lr=0.2).learning_rate == 0.2
+    chosen, _ = TrainConfig(model="resnet18").with_recipe()
+    assert (chosen.optimizer, chosen.lr, chosen.batch_size) == (
+        recipe.optimizer, recipe.lr, recipe.batch_size)  # fmt: skip
+    assert TrainConfig(model="resnet18", lr=0.2).with_recipe()[0].lr == 0.2
     # another optimizer without --lr takes that optimizer's usual rate, not the recipe's
-    other = TrainConfig(model="resnet18", optimizer="adam")
-    assert (other.optimizer_name, other.learning_rate) == ("adam", DEFAULT_LR["adam"])
-    same = TrainConfig(model="resnet18", optimizer=recipe.optimizer)
-    assert same.learning_rate == recipe.lr
+    other, _ = TrainConfig(model="resnet18", optimizer="adam").with_recipe()
+    assert (other.optimizer, other.lr) == ("adam", DEFAULT_LR["adam"])
+    same, _ = TrainConfig(model="resnet18", optimizer=recipe.optimizer).with_recipe()
+    assert same.lr == recipe.lr
+    cifar, _ = TrainConfig(model="resnet18", data="cifar10", epochs=1, augment="none").with_recipe()
+    assert (cifar.epochs, cifar.augment, cifar.batch_size) == (1, None, 128)
 
 
-def test_the_run_records_what_the_recipe_chose(tmp_path, capsys):
-    args = ["train", "lenet5", "--epochs", "1", "--limit", "8", "--out", str(tmp_path / "a")]
-    assert main(args) == 0
+def test_the_run_says_and_records_what_the_recipe_chose(tmp_path, capsys):
+    args = ["train", "lenet5", "--limit", "8", "--out", str(tmp_path / "a")]
+    assert main([*args, "--epochs", "1"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "recipe: lenet5 (any data) — adam 1e-2 constant rate, batch 32, 10 epochs" in err
+    assert "yours: --epochs" in err
     config = json.loads((tmp_path / "a" / "config.json").read_text())
-    assert (config["optimizer"], config["lr"]) == (
-        RECIPES["lenet5"].optimizer,
-        RECIPES["lenet5"].lr,
-    )
-    args = [*args[:-1], str(tmp_path / "b"), "--optimizer", "sgd", "--lr", "0.5"]
+    expected = RECIPES[("lenet5", "any")]
+    assert (config["optimizer"], config["lr"], config["batch_size"]) == (
+        expected.optimizer, expected.lr, expected.batch_size)  # fmt: skip
+    assert (config["epochs"], config["recipe"]) == (1, "lenet5/any")
+    args = [*args[:-1], str(tmp_path / "b"), "--optimizer", "sgd", "--lr", "0.5", "--epochs", "1"]
     assert main(args) == 0
     config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert (config["optimizer"], config["lr"]) == ("sgd", 0.5)
+
+
+def test_the_recipes_command(capsys):
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    assert "lenet5_relu/mnist" in out and "ResNet/cifar" in out
+    assert main(["recipes", "lenet5_relu", "--data", "fashion-mnist", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["row"] == ["lenet5_relu", "mnist"] and row["batch_size"] == 256
 
 
 @pytest.fixture

@@ -73,7 +73,8 @@ def _check_run(tmp_path, result: dict, name: str, data: str) -> None:
     assert 0.0 <= result["test_accuracy"] <= 1.0
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["limit"] == 4
-    assert (config["optimizer"], config["lr"]) == (recipe_for(name).optimizer, recipe_for(name).lr)
+    recipe = recipe_for(name, data).recipe
+    assert (config["optimizer"], config["lr"]) == (recipe.optimizer, recipe.lr)
     assert config["image_size"] >= model_info(name).min_image_size
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     assert len(rows) == 2  # a header and one epoch

@@ -11,7 +11,7 @@ from rich.table import Table
 from ..analysis import human, summary
 from ..errors import ClassicnetsError
 from ..models import list_models, model_info, small_input_note
-from .common import stderr
+from .common import emit_json, stderr
 from .ops import parse_input_size
 
 
@@ -34,6 +34,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="the registered models with parameters and MACs")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "recipes",
+        help="the default recipes: the whole table, or what a model gets on a dataset",
+    )
+    p.add_argument("model", nargs="?", default=None, help="a registered model (default: all)")
+    p.add_argument("--data", default="digits", help="a dataset, or text (default: digits)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_recipes)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -126,3 +135,32 @@ def _native_counts(name: str) -> tuple[int, int]:
     milliseconds); a language model is counted on its native sequence length."""
     result = summary(name, depth=1)
     return result.total_params, result.total_macs
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ..runs.recipe_table import RECIPES
+    from ..runs.recipes import recipe_for
+
+    if args.model is not None:
+        chosen = recipe_for(args.model, args.data)
+        if args.json:
+            emit_json(
+                {"row": list(chosen.row), "fallback": chosen.fallback, **asdict(chosen.recipe)}
+            )
+        else:
+            Console(highlight=False).print(chosen.line(), soft_wrap=False)
+            if chosen.recipe.measured:
+                Console(highlight=False).print(f"measured by: {chosen.recipe.measured}")
+        return 0
+    if args.json:
+        emit_json([{"row": list(key), **asdict(recipe)} for key, recipe in RECIPES.items()])
+        return 0
+    table = Table(title="default recipes (model or family, data family)")
+    for column in ("row", "recipe", "measured"):
+        table.add_column(column, overflow="fold")
+    for (key, family), recipe in RECIPES.items():
+        table.add_row(f"{key}/{family}", recipe.describe(), recipe.found or recipe.measured)
+    Console(highlight=False).print(table)
+    return 0

@@ -22,7 +22,7 @@ from ..train.optim import OPTIMIZERS, SCHEDULES
 from ..train.precision import PRECISIONS, Precision, resolve_precision
 from ..train.saving import parse_save_every
 from ..train.setup import resolve_device
-from .recipes import DEFAULT_LR, recipe_for
+from .recipes import DEFAULT_LR, FIELDS, Chosen, recipe_for
 
 
 def setting(default: Any, help: str, *, metavar: str | None = None, **extra: Any) -> Any:
@@ -69,10 +69,21 @@ class RunConfig:
     data_dir: str | None = setting(
         None, "folder holding the data files; only there is the data looked for", metavar="DIR"
     )
-    epochs: int = setting(10, "epochs to train", metavar="N")
-    batch_size: int = setting(32, "examples per update (language models: parallel streams)")
+    epochs: int | None = setting(
+        None,
+        "epochs to train",
+        metavar="N",
+        default_text="the recipe's; see `classicnets recipes MODEL --data DATA`",
+    )
+    batch_size: int | None = setting(
+        None,
+        "examples per update (language models: parallel streams)",
+        default_text="the recipe's; see `classicnets recipes MODEL --data DATA`",
+    )
     optimizer: str | None = setting(
-        None, f"one of {', '.join(OPTIMIZERS)}", default_text="the model's recipe"
+        None,
+        f"one of {', '.join(OPTIMIZERS)}",
+        default_text="the recipe's; see `classicnets recipes MODEL --data DATA`",
     )
     lr: float | None = setting(
         None,
@@ -80,8 +91,17 @@ class RunConfig:
         default_text="the recipe's, or the chosen optimizer's usual rate",
     )
     momentum: float = setting(0.9, "momentum of the momentum and nesterov optimizers")
-    weight_decay: float = setting(0.0, "L2 penalty (decoupled for adamw)")
-    schedule: str = setting("constant", "learning-rate schedule", choices=SCHEDULES)
+    weight_decay: float | None = setting(
+        None,
+        "L2 penalty (decoupled for adamw)",
+        default_text="the recipe's; see `classicnets recipes MODEL --data DATA`",
+    )
+    schedule: str | None = setting(
+        None,
+        "learning-rate schedule",
+        choices=SCHEDULES,
+        default_text="the recipe's; see `classicnets recipes MODEL --data DATA`",
+    )
     warmup_epochs: float = setting(0.0, "linear warm-up, in epochs (not for onecycle)")
     grad_clip: float | None = setting(None, "clip the gradient norm to this", metavar="NORM")
     patience: int | None = setting(
@@ -113,6 +133,7 @@ class RunConfig:
     )
     out: str | None = setting(None, "run directory", default_text="runs/MODEL-DATA-TIME")
     model_kwargs: dict = setting({}, "more arguments of the model's builder", cli=False)
+    recipe: str | None = setting(None, "the recipe row the run's defaults came from", cli=False)
 
     def __post_init__(self) -> None:
         self.check()
@@ -127,19 +148,19 @@ class RunConfig:
             raise ClassicnetsError(
                 f"Model '{self.model}' is {kind}; it cannot run as a {self.KIND} run."
             )
-        _whole("epochs", self.epochs)
-        _whole("batch_size", self.batch_size)
+        _whole("epochs", self.epochs, optional=True)
+        _whole("batch_size", self.batch_size, optional=True)
         _whole("seed", self.seed, least=0)
         _whole("patience", self.patience, optional=True)
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise unknown_name("optimizer", self.optimizer, OPTIMIZERS)
-        if self.schedule not in SCHEDULES:
+        if self.schedule is not None and self.schedule not in SCHEDULES:
             raise unknown_name("schedule", self.schedule, SCHEDULES)
         _number("lr", self.lr, 0, math.inf, optional=True)
         if self.lr is not None and self.lr == 0:
             raise ClassicnetsError("--lr must be a positive number, got 0.")
         _number("momentum", self.momentum, 0, 1, closed=False)
-        _number("weight_decay", self.weight_decay, 0, math.inf)
+        _number("weight_decay", self.weight_decay, 0, math.inf, optional=True)
         _number("warmup_epochs", self.warmup_epochs, 0, math.inf)
         _number("grad_clip", self.grad_clip, 0, math.inf, optional=True)
         if self.grad_clip == 0:
@@ -156,15 +177,29 @@ class RunConfig:
             raise ClassicnetsError("model_kwargs must be a dict of the builder's arguments.")
 
     # ------------------------------------------------------------- choices
-    @property
-    def optimizer_name(self) -> str:
-        return self.optimizer or "adam"
-
-    @property
-    def learning_rate(self) -> float:
+    def with_recipe(self) -> tuple[RunConfig, Chosen]:
+        """The config with every setting the user left out taken from the model's recipe for
+        the data (see :mod:`.recipes`); the rate follows the recipe only with its optimizer."""
+        chosen = recipe_for(self.model, self.data)
+        recipe = chosen.recipe
+        optimizer = self.optimizer or recipe.optimizer
         if self.lr is not None:
-            return self.lr
-        return DEFAULT_LR.get(self.optimizer_name, 1e-3)
+            lr = self.lr
+        else:
+            lr = recipe.lr if optimizer == recipe.optimizer else DEFAULT_LR.get(optimizer, 1e-3)
+        values = {"optimizer": optimizer, "lr": lr, "recipe": "/".join(chosen.row)}
+        for name in FIELDS:
+            if name in ("optimizer", "lr") or not hasattr(self, name):
+                continue
+            given = getattr(self, name)
+            values[name] = getattr(recipe, name) if given is None else given
+        if values.get("augment") == "none":
+            values["augment"] = None
+        return dataclasses.replace(self, **values), chosen
+
+    def given(self) -> list[str]:
+        """The recipe's settings the user gave, as flags."""
+        return [_flag(n) for n in FIELDS if getattr(self, n, None) is not None]
 
     @property
     def monitor(self) -> str:
@@ -176,12 +211,12 @@ class RunConfig:
         return resolve_precision(self.precision, resolve_device(self.device), self.KIND == "image")
 
     def compile_options(self, steps_per_epoch: int) -> dict[str, Any]:
-        """What ``Model.compile`` is told for this run (warm-up from epochs to updates, the
-        precision resolved for the machine)."""
+        """What ``Model.compile`` is told for this run (a config :meth:`with_recipe` filled:
+        warm-up from epochs to updates, the precision resolved for the machine)."""
         precision = self.precision_choice()
         return {
-            "optimizer": self.optimizer_name,
-            "lr": self.learning_rate,
+            "optimizer": self.optimizer,
+            "lr": self.lr,
             "momentum": self.momentum,
             "weight_decay": self.weight_decay,
             "schedule": self.schedule,
@@ -225,13 +260,18 @@ class ImageRunConfig(RunConfig):
     augment: str | None = setting(
         None,
         "batch augmentation on the device, e.g. crop,flip,cutout (also crop:PAD:reflect, "
-        "altflip, cutout:SIZE)",
+        "altflip, cutout:SIZE); none for none",
         metavar="SPEC",
+        default_text="the recipe's; see `classicnets recipes MODEL --data DATA`",
     )
     label: str | None = setting(
         None, "cifar100: 100 fine classes or 20 coarse", choices=("fine", "coarse")
     )
-    label_smoothing: float = setting(0.0, "label smoothing of the cross-entropy")
+    label_smoothing: float | None = setting(
+        None,
+        "label smoothing of the cross-entropy",
+        default_text="the recipe's; see `classicnets recipes MODEL --data DATA`",
+    )
     channels_last: bool = setting(False, "channels-last memory layout")
     limit: int | None = setting(
         None,
@@ -245,8 +285,8 @@ class ImageRunConfig(RunConfig):
         dataset_info(self.data)  # unknown names fail here, with suggestions
         _whole("image_size", self.image_size, optional=True)
         _whole("limit", self.limit, optional=True)
-        _number("label_smoothing", self.label_smoothing, 0, 1, closed=False)
-        if self.augment is not None:
+        _number("label_smoothing", self.label_smoothing, 0, 1, closed=False, optional=True)
+        if self.augment not in (None, "none"):
             Augment.parse(self.augment)  # the spec's words; sizes are checked with the data
 
     def compile_options(self, steps_per_epoch: int) -> dict[str, Any]:
@@ -255,22 +295,6 @@ class ImageRunConfig(RunConfig):
             "label_smoothing": self.label_smoothing,
             "channels_last": self.channels_last or options["channels_last"],
         }
-
-    @property
-    def optimizer_name(self) -> str:
-        """The user's optimizer, else the model's recipe's."""
-        return self.optimizer or recipe_for(self.model).optimizer
-
-    @property
-    def learning_rate(self) -> float:
-        """The user's rate, else the recipe's when its optimizer is used, else the optimizer's
-        general default."""
-        if self.lr is not None:
-            return self.lr
-        recipe = recipe_for(self.model)
-        if self.optimizer_name == recipe.optimizer:
-            return recipe.lr
-        return DEFAULT_LR.get(self.optimizer_name, 1e-3)
 
 
 @dataclass(frozen=True)

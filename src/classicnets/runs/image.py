@@ -125,7 +125,7 @@ class ImageTask:
         if size != splits.train.image_shape[-1]:
             splits = splits.map(lambda part: part.resized(size))
         mirror_safe = dataset_info(config.data).mirror_safe
-        if config.augment:
+        if config.augment:  # the recipe's or the user's
             augment = Augment.parse(config.augment, image_size=size)  # sizes checked now
             if not mirror_safe and any(type(op).__name__.endswith("Flip") for op in augment.ops):
                 notes.append(
@@ -139,9 +139,7 @@ class ImageTask:
         model.compile(**config.compile_options(steps))
         model.input_shape = splits.train.image_shape
         model.preprocess = {"recipe": RECIPE, "size": size, "channels": model.input_shape[0]}
-        resolved = dataclasses.replace(
-            config, optimizer=config.optimizer_name, lr=config.learning_rate, image_size=size
-        )
+        resolved = dataclasses.replace(config, image_size=size)
         text = str(summary(model.module, input_size=model.input_shape)) + "\n"
         return {
             "model": model,

@@ -145,6 +145,8 @@ def train(
     task = TASKS[config.KIND]
     if config.out:
         check_new_run_dir(config.out, config.model, config.data)  # before the data is read
+    given = config.given()
+    config, chosen = config.with_recipe()
     prepared = task.prepare(config, notify)
     model: Model = prepared["model"]
     notify(f"precision: {config.precision_choice().describe()}")
@@ -154,6 +156,7 @@ def train(
     announce(
         f"training {config.model} on {prepared['describe']} for {plural(config.epochs, 'epoch')}"
     )
+    announce(chosen.line(given))
     create_run_dir(run_dir)
     try:
         write_json(run_dir / "config.json", resolved.to_dict())

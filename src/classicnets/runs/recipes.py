@@ -1,30 +1,13 @@
-"""Default training recipes: the optimizer and learning rate each model trains with when the
-user names neither (``classicnets train MODEL`` without ``--optimizer``/``--lr``).
+"""Default recipes: how a model trains on a kind of data when the user's flags do not say.
 
-The table is data, one row per registered image model. A recipe is a starting point that makes
-the model learn within a few epochs at the default batch size of 32 on every image dataset of
-the zoo (digits, MNIST, Fashion-MNIST, CIFAR-10), not a paper's full schedule. The user's flags
-always win: ``--optimizer`` alone keeps the recipe's rate only when it names the recipe's
-optimizer, else that optimizer's general default applies.
-
-How the rows were chosen: short runs on digits (5 epochs of the 1,347 training images, or 3
-epochs of 320), each model at the recipe's candidates, keeping the one that learned fastest.
-Dive into Deep Learning (d2l, chapters 7-8) trains these networks with plain SGD (0.01 to 0.1),
-but after Xavier initialisation and at batch 128-256 on a GPU for 10 epochs of 60,000 images;
-our networks keep their papers' (or PyTorch's) initialisation, and there SGD barely moved the
-deep nets without batch norm in a few hundred updates, while Adam at 1e-3 started every one:
-
-- AlexNet on digits after 5 epochs: Adam 1e-3 0.95, momentum SGD 0.01 0.60 (test accuracy);
-  VGG-11 0.87 against 0.17; GoogLeNet 0.46 against 0.10; Inception-BN 0.76 against 0.49.
-- ResNet-18 and VGG-11-BN learned fastest with momentum SGD at 0.01 (0.86 and 0.72 after 30
-  updates, against 0.79 and 0.23 with Adam): the ResNet paper's 0.1 at batch 256 scaled to
-  batch 32 by the linear rule (0.0125). 0.05 was worse for both (0.18 and 0.51).
-- DenseNet-121 took Adam better than SGD (0.92 against 0.80 after 30 updates).
-- LeNet-5 with sigmoids and average pooling needs a large step (d2l: SGD 0.9); Adam at 1e-2
-  reaches 0.91 in 5 epochs, as in ``benchmarks/fashion_lenet.py``.
-
-Not tried one by one: deeper members of a family (VGG-16/19, ResNet-50+, DenseNet-169+,
-Inception-v3/v4) take the row of the family member that was.
+A recipe is optimizer, rate, batch size, schedule, epochs, weight decay, label smoothing and
+augmentation. The rows (:mod:`.recipe_table`) are keyed by a model or a family and a data
+family (digits; mnist for MNIST and Fashion-MNIST; cifar; images for folders and
+TinyImageNet; text); each says which command measured it. A model without a row of its own
+takes its family's, and a data family without a row the model's (or family's) general row,
+and the run says so. The user's flags always win, one by one: ``--optimizer`` alone keeps the
+recipe's rate only when it names the recipe's optimizer, else that optimizer's usual rate
+(:data:`DEFAULT_LR`) applies.
 """
 
 from __future__ import annotations
@@ -47,62 +30,107 @@ DEFAULT_LR = {
     "adamw": 3e-3,
 }
 
+# dataset -> its data family, the second key of a recipe row
+DATA_FAMILIES = {
+    "digits": "digits",
+    "mnist": "mnist",
+    "fashion-mnist": "mnist",
+    "cifar10": "cifar",
+    "cifar100": "cifar",
+    "tinyimagenet": "images",
+    "imagefolder": "images",
+}
+FIELDS = (
+    "optimizer", "lr", "batch_size", "schedule", "epochs", "weight_decay", "label_smoothing",
+    "augment",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a model trains by default.
+    """One row: how to train, and the command that measured it.
 
     Attributes:
-        optimizer: a name from :data:`classicnets.train.optim.OPTIMIZERS`.
-        lr: the base learning rate.
+        measured: the command (or the note) the row comes from.
+        found: what that measurement found, in a few words.
     """
 
     optimizer: str
     lr: float
+    batch_size: int = 32
+    schedule: str = "constant"
+    epochs: int = 10
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    augment: str | None = None
+    measured: str = ""
+    found: str = ""
+
+    def describe(self) -> str:
+        """``adam 3e-3 one-cycle, batch 128, 4 epochs`` (and what else it sets)."""
+        schedule = {"onecycle": "one-cycle", "constant": "constant rate"}.get(
+            self.schedule, self.schedule
+        )
+        parts = [f"{self.optimizer} {rate(self.lr)} {schedule}", f"batch {self.batch_size}"]
+        parts.append(f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}")
+        if self.weight_decay:
+            parts.append(f"weight decay {self.weight_decay:g}")
+        if self.label_smoothing:
+            parts.append(f"label smoothing {self.label_smoothing:g}")
+        if self.augment:
+            parts.append(f"augment {self.augment}")
+        return ", ".join(parts)
 
 
-ADAM = Recipe("adam", 1e-3)  # deep nets without batch norm, and Inception/DenseNet
-ADAM_FAST = Recipe("adam", 3e-3)  # small, shallow nets (the trainer's general Adam rate)
-SGD = Recipe("momentum", 0.01)  # ResNet's paper rate scaled to batch 32; momentum 0.9
-
-RECIPES: dict[str, Recipe] = {
-    "mlp": ADAM_FAST,
-    "lenet5": Recipe("adam", 1e-2),  # sigmoids and average pooling need a large step
-    "lenet5_relu": ADAM_FAST,
-    "alexnet": ADAM,
-    "alexnet_original": ADAM,
-    "zfnet": ADAM,
-    "vgg11": ADAM,
-    "vgg11_lrn": ADAM,
-    "vgg13": ADAM,
-    "vgg16_c": ADAM,
-    "vgg16": ADAM,
-    "vgg19": ADAM,
-    "vgg11_bn": SGD,
-    "vgg13_bn": SGD,
-    "vgg16_bn": SGD,
-    "vgg19_bn": SGD,
-    "nin": ADAM,
-    "googlenet": ADAM,
-    "inception_bn": ADAM,
-    "inception_v3": ADAM,
-    "inception_v4": ADAM,
-    "resnet18": SGD,
-    "resnet34": SGD,
-    "resnet50": SGD,
-    "resnet101": SGD,
-    "resnet152": SGD,
-    "densenet121": ADAM,
-    "densenet161": ADAM,
-    "densenet169": ADAM,
-    "densenet201": ADAM,
-    "cifar_fast": SGD,  # 0.97 on digits after 5 epochs (Adam 1e-3: 0.98)
-}
-# A model registered without a row (a user's own) trains with the table's most common recipe.
-FALLBACK = ADAM
+def rate(lr: float) -> str:
+    """``3e-3`` for rates up to 0.01, ``0.05`` for the others."""
+    if lr <= 0.01:
+        mantissa, exponent = f"{lr:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{lr:g}"
 
 
-def recipe_for(name: str) -> Recipe:
-    """The default recipe of a registered model (unknown names raise with suggestions)."""
-    model_info(name)
-    return RECIPES.get(name, FALLBACK)
+@dataclass(frozen=True)
+class Chosen:
+    """The recipe a model gets on a dataset, the row it comes from, and why (a fallback)."""
+
+    recipe: Recipe
+    row: tuple[str, str]
+    fallback: str | None = None
+
+    def line(self, given: list[str] = ()) -> str:
+        """The run's start line about its recipe: which row, what it sets, why; and which of
+        its settings the user's flags replace."""
+        key, family = self.row
+        where = f"{key}/{family}" if family != "any" else f"{key} (any data)"
+        text = f"recipe: {where} — {self.recipe.describe()}"
+        if self.fallback:
+            text += f" ({self.fallback})"
+        elif self.recipe.found:
+            text += f" (measured: {self.recipe.found})"
+        if given:
+            text += f"; yours: {', '.join(given)}"
+        return text
+
+
+def data_family(data: str, is_text: bool) -> str:
+    """The data family of a dataset name (a text run's data is always ``text``)."""
+    return "text" if is_text else DATA_FAMILIES.get(data, "images")
+
+
+def recipe_for(model: str, data: str = "digits") -> Chosen:
+    """The recipe of a registered model on a dataset (unknown names raise with suggestions).
+
+    Looks up, in order: the model's row for the data family, its family's, the model's row
+    for any data, its family's, and the table's fallback.
+    """
+    from .recipe_table import FALLBACK, RECIPES
+
+    info = model_info(model)
+    family = data_family(data, "sequence" in info.tags)
+    for key, fam in ((model, family), (info.family, family), (model, "any"), (info.family, "any")):
+        if (key, fam) in RECIPES:
+            exact = (key, fam) == (model, family)
+            note = None if exact else f"no row for {model} on {family} data: the nearest"
+            return Chosen(RECIPES[(key, fam)], (key, fam), note)
+    return Chosen(FALLBACK, ("fallback", "any"), f"no row for {model} or its family")

@@ -77,12 +77,7 @@ class TextTask:
             f"tokens to train on, {len(corpus.val):,} to validate and {len(corpus.test):,} to "
             "test on."
         )
-        resolved = dataclasses.replace(
-            config,
-            optimizer=config.optimizer_name,
-            lr=config.learning_rate,
-            model_kwargs=module.classicnets_spec["kwargs"],
-        )
+        resolved = dataclasses.replace(config, model_kwargs=module.classicnets_spec["kwargs"])
         return {
             "model": model,
             "config": resolved,

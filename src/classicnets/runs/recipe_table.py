@@ -1,0 +1,105 @@
+"""The recipe table: one row per (model or family, data family), each with the command that
+measured it (see :mod:`.recipes` for how a row is looked up).
+
+Rows for a data family were measured by ``benchmarks/recipes.py``: every candidate of a grid
+trained through the run pipeline, the fastest one within one standard error of the best
+validation accuracy kept (its JSON, with every candidate and their test accuracies, never
+looked at to choose, is in ``benchmarks/results/recipes/``), on the machine its JSON names.
+Measured on a 2-core AMD EPYC with AVX512-BF16, precision auto (bfloat16), 2026-12-01.
+
+Rows for ``any`` data are the first zoo's: short runs on digits (5 epochs of the 1,347
+training images, or 3 epochs of 320), each model at a few candidates at batch 32, keeping the
+one that learned fastest. Dive into Deep Learning (d2l, chapters 7-8) trains these networks
+with plain SGD (0.01 to 0.1), but after Xavier initialisation and at batch 128-256 on a GPU for
+10 epochs of 60,000 images; our networks keep their papers' (or PyTorch's) initialisation, and
+there SGD barely moved the deep nets without batch norm in a few hundred updates, while Adam at
+1e-3 started every one:
+
+- AlexNet on digits after 5 epochs: Adam 1e-3 0.95, momentum SGD 0.01 0.60 (test accuracy);
+  VGG-11 0.87 against 0.17; GoogLeNet 0.46 against 0.10; Inception-BN 0.76 against 0.49.
+- ResNet-18 and VGG-11-BN learned fastest with momentum SGD at 0.01 (0.86 and 0.72 after 30
+  updates, against 0.79 and 0.23 with Adam): the ResNet paper's 0.1 at batch 256 scaled to
+  batch 32 by the linear rule (0.0125). 0.05 was worse for both (0.18 and 0.51).
+- DenseNet-121 took Adam better than SGD (0.92 against 0.80 after 30 updates).
+- LeNet-5 with sigmoids and average pooling needs a large step (d2l: SGD 0.9).
+
+Not tried one by one: deeper members of a family (VGG-16/19, ResNet-50+, DenseNet-169+,
+Inception-v3/v4) take the row of the family member that was.
+"""
+
+from __future__ import annotations
+
+from .recipes import Recipe
+
+DIGITS = "short runs on digits at batch 32 (runs/recipe_table.py's docstring)"
+GRID = "python benchmarks/recipes.py --model {} --data {} --optimizers adam --lrs {} " + (
+    "--batch-sizes {} --epochs {} --schedules onecycle"
+)
+
+ADAM = Recipe("adam", 1e-3, measured=DIGITS)  # deep nets without batch norm, Inception, DenseNet
+ADAM_FAST = Recipe("adam", 3e-3, measured=DIGITS)  # small, shallow nets
+SGD = Recipe("momentum", 0.01, measured=DIGITS)  # ResNet's paper rate scaled to batch 32
+
+RECIPES: dict[tuple[str, str], Recipe] = {
+    # ---- any data: the first zoo's rows
+    ("MLP", "any"): ADAM_FAST,
+    ("lenet5", "any"): Recipe("adam", 1e-2, measured=DIGITS),  # sigmoids need a large step
+    ("lenet5_relu", "any"): ADAM_FAST,
+    ("AlexNet", "any"): ADAM,
+    ("VGG", "any"): ADAM,
+    ("vgg11_bn", "any"): SGD,
+    ("vgg13_bn", "any"): SGD,
+    ("vgg16_bn", "any"): SGD,
+    ("vgg19_bn", "any"): SGD,
+    ("NiN", "any"): ADAM,
+    ("GoogLeNet", "any"): ADAM,
+    ("ResNet", "any"): SGD,
+    ("DenseNet", "any"): ADAM,
+    ("cifar_fast", "any"): Recipe("momentum", 0.01, measured=DIGITS, found="0.97 on digits"),
+    # ---- MNIST and Fashion-MNIST (measured on MNIST: 27 or 12 candidates each)
+    ("lenet5_relu", "mnist"): Recipe(
+        "adam", 1e-2, 256, "onecycle", 4,
+        measured=GRID.format("lenet5_relu", "mnist", "1e-3,3e-3,1e-2", "64,128,256", "2,3,4"),
+        found="validation 98.82 % in 5.9 s, within a standard error of the best, 98.92 %",
+    ),
+    ("lenet5", "mnist"): Recipe(
+        "adam", 3e-2, 128, "onecycle", 5,
+        measured=GRID.format("lenet5", "mnist", "3e-3,1e-2,3e-2", "64,128,256", "3,5,8"),
+        found="validation 98.60 % in 10.3 s, within a standard error of the best, 98.73 %",
+    ),
+    ("MLP", "mnist"): Recipe(
+        "adam", 1e-2, 256, "onecycle", 5,
+        measured=GRID.format("mlp", "mnist", "1e-3,3e-3,1e-2", "128,256", "3,5"),
+        found="validation 97.83 % in 2.0 s, the best of 12 candidates",
+    ),
+    # ---- CIFAR-10 and CIFAR-100
+    ("cifar_fast", "cifar"): Recipe(
+        "nesterov", 0.2, 256, "onecycle", 14, weight_decay=5e-4, label_smoothing=0.2,
+        augment="crop,altflip", measured="python benchmarks/cifar10.py --epochs 14",
+        found="89.7 % test with flip TTA in 302 s",
+    ),
+    ("ResNet", "cifar"): Recipe(
+        "momentum", 0.05, 128, "onecycle", 4, weight_decay=5e-4, augment="crop,flip",
+        measured="python benchmarks/cifar10.py --course",
+        found="ResNet-18: validation 0.825, test 0.824 after 4 epochs",
+    ),
+    ("VGG", "cifar"): Recipe(
+        "momentum", 0.05, 128, "onecycle", 4, weight_decay=5e-4, augment="crop,flip",
+        measured="python benchmarks/cifar10.py --course",
+        found="VGG-11: validation 0.696, test 0.688 after 4 epochs",
+    ),
+    # ---- text
+    ("RNN", "text"): Recipe(
+        "adam", 3e-3, 32, "constant", 10,
+        measured="python benchmarks/char_lstm.py --threads 2",
+        found="char_lstm 2 x 256: validation 1.52 nats/char after 30 s",
+    ),
+    ("Transformer", "text"): Recipe(
+        "adam", 2e-3, 32, "cosine", 5,
+        measured="python benchmarks/char_lstm.py --threads 2",
+        found="char_transformer 4 x 192: validation 1.60 nats/char after 75 s",
+    ),
+}  # fmt: skip
+
+# A model of a family without any row (a user's own) trains with the table's most common row.
+FALLBACK = ADAM

@@ -1,19 +1,20 @@
 """The classic CNNs on Fashion-MNIST, each with its default recipe, beside the test accuracies
 Dive into Deep Learning (d2l) publishes after 10 epochs.
 
-Every model trains as ``classicnets train MODEL --data fashion-mnist`` would: the optimizer and
-learning rate of its recipe (src/classicnets/runs/recipes.py), batch 32, a constant rate, no
-augmentation, and the data's own 28x28 pixels wherever the architecture takes them (LeNet,
-NiN, GoogLeNet, ResNet and DenseNet use their small-input forms); the others are upsampled to the
-smallest multiple of 32 they take (VGG 32, AlexNet 96). d2l instead resizes to 224 (AlexNet,
-VGG, NiN) or 96 (GoogLeNet, ResNet, DenseNet) and trains slimmer variants (a VGG-11 with a
-quarter of the channels, a four-block DenseNet) on a GPU; the ``d2l px`` column says which.
+Every model trains as ``classicnets train MODEL --data fashion-mnist`` would: its recipe
+(``classicnets recipes MODEL --data fashion-mnist``: optimizer, rate, batch, schedule, epochs),
+the precision ``auto`` picks, and the data's own 28x28 pixels wherever the architecture takes
+them (LeNet, NiN, GoogLeNet, ResNet and DenseNet use their small-input forms); the others are
+upsampled to the smallest multiple of 32 they take (VGG 32, AlexNet 96). d2l instead resizes
+to 224 (AlexNet, VGG, NiN) or 96 (GoogLeNet, ResNet, DenseNet) and trains slimmer variants (a
+VGG-11 with a quarter of the channels, a four-block DenseNet) on a GPU; the ``d2l px`` column
+says which.
 
 On a CPU ten epochs of the large networks take hours, so ``--seconds`` gives each model a time
 budget: training stops at the first batch past it, and the table reports the (fractional)
-epochs actually trained. The models train on all 60,000 training images: nothing is chosen on
-a validation split here (no early stopping, no best checkpoint), and the test accuracy is over
-the whole test set (unless ``--limit``), measured once, after training.
+epochs actually trained. The models train on 54,000 training images; the weights kept are the
+best on the fixed, stratified 6,000 of validation among the epoch ends and the budget's end, and
+the test accuracy is theirs on the whole test set (unless ``--limit``), measured once.
 
 ``--onecycle`` replaces the constant rate by a one-cycle schedule laid over the epochs or, when
 the budget ends training first, over the budget: a short run then still ends at a small rate.
@@ -106,61 +107,85 @@ class OneCycleOverBudget(Callback):
         self.steps += 1
 
 
+class KeepBest(Callback):
+    """Keep a copy of the weights of the best epoch so far by validation accuracy."""
+
+    def __init__(self) -> None:
+        self.best, self.state, self.epoch = -1.0, None, None
+
+    def offer(self, accuracy: float, where) -> None:
+        if accuracy > self.best:
+            self.best, self.epoch = accuracy, where
+            self.state = {k: v.detach().clone() for k, v in self.model.module.state_dict().items()}
+
+    def on_epoch_end(self, epoch, logs) -> None:
+        self.offer(logs["val_accuracy"], epoch + 1)
+
+
 def run_one(name: str, args: argparse.Namespace) -> dict:
     """Train ``name`` on Fashion-MNIST as the options say; returns the table row."""
-    config = ImageRunConfig(
+    given = {"batch_size": args.batch_size, "epochs": args.epochs}
+    config, chosen = ImageRunConfig(
         model=name,
         data="fashion-mnist",
-        epochs=args.epochs,
         image_size=args.image_size,
         limit=args.limit,
         seed=args.seed,
-        val_split=0.0,  # all 60,000 train: nothing is chosen on validation here
-        **({"batch_size": args.batch_size} if args.batch_size else {}),
-    )
-    splits = load_splits(config)
+        precision=args.precision,
+        **{k: v for k, v in given.items() if v is not None},
+    ).with_recipe()
+    splits = load_splits(config)  # 54,000 to train on, a fixed stratified 6,000 to validate
     module, size, notes = build_for_data(name, splits.train, config.image_size, {}, config.seed)
-    train, test = splits.train.resized(size), splits.test.resized(size)
+    splits = splits.map(lambda part: part.resized(size))
+    train, val, test = splits.train, splits.val, splits.test
     model = Model(module, device=args.device)
-    model.compile(optimizer=config.optimizer_name, lr=config.learning_rate)
-    budget = TimeBudget(args.seconds)
-    callbacks: list[Callback] = [budget]
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    model.compile(**config.compile_options(steps_per_epoch))
+    budget, keep = TimeBudget(args.seconds), KeepBest()
+    callbacks: list[Callback] = [budget, keep]
     if args.onecycle:
         callbacks.append(OneCycleOverBudget(args.seconds, config.epochs * steps_per_epoch))
     began = time.perf_counter()
-    history = model.fit(
+    model.fit(
         train,
         epochs=config.epochs,
         batch_size=config.batch_size,
         seed=config.seed,
         callbacks=callbacks,
+        validation_data=val,
+        augment=config.augment,
     )
     train_seconds = time.perf_counter() - began
-    final = model.evaluate(test)
+    if model.position[1]:  # the budget ended training mid-epoch: its weights are a candidate
+        keep.offer(model.evaluate(val)["accuracy"], round(budget.steps / steps_per_epoch, 3))
+    model.module.load_state_dict(keep.state)
+    final = model.evaluate(test)  # once, on the weights validation chose
     d2l_name, d2l_accuracy, d2l_size = D2L.get(name, (None, None, None))
     return {
         "model": name,
         "test_accuracy": round(final["accuracy"], 4),
-        # None when the budget ended training inside the first epoch
-        "train_accuracy_last_epoch": round(history["accuracy"][-1], 4) if len(history) else None,
+        "val_accuracy": round(keep.best, 4),
+        "chosen_at_epoch": keep.epoch,
         "epochs": round(budget.steps / steps_per_epoch, 3),
         "stopped_by_time_budget": budget.steps < config.epochs * steps_per_epoch,
         "train_seconds": round(train_seconds, 1),
-        "seconds": round(time.perf_counter() - began, 1),  # training and the final test
+        "seconds": round(time.perf_counter() - began, 1),  # training, validation and the test
         "image_size": size,
-        "optimizer": config.optimizer_name,
-        "lr": config.learning_rate,
-        "schedule": "onecycle over the budget" if args.onecycle else "constant",
+        "recipe": chosen.line(),
+        "optimizer": config.optimizer,
+        "lr": config.lr,
+        "schedule": "onecycle over the budget" if args.onecycle else config.schedule,
         "batch_size": config.batch_size,
+        "precision": model.config.precision,
         "train_examples": len(train),
+        "val_examples": len(val),
         "test_examples": len(test),
         "params": sum(p.numel() for p in module.parameters()),
         "notes": notes,
         "d2l": {"name": d2l_name, "test_accuracy": d2l_accuracy, "image_size": d2l_size},
         "settings": {
             "command": "python benchmarks/zoo_fashion_mnist.py " + " ".join(sys.argv[1:]),
-            "epochs": args.epochs,
+            "epochs": config.epochs,
             "seconds": args.seconds,
             "onecycle": args.onecycle,
             "limit": args.limit,
@@ -183,7 +208,7 @@ def markdown(rows: list[dict]) -> str:
         "d2l: 10 epochs at `d2l px` on a GPU, with slimmer VGG and DenseNet variants.",
         "",
         "| model | test acc | d2l (10 epochs) | epochs | px | d2l px | optimizer, lr | "
-        "seconds | train/test images | device |",
+        "seconds | train/val/test images | device |",
         "|---|---:|---:|---:|---:|---:|---|---:|---|---|",
     ]
     for r in rows:
@@ -198,7 +223,8 @@ def markdown(rows: list[dict]) -> str:
             f"| {r['model']} | {r['test_accuracy']:.3f} | {theirs} | {r['epochs']:g}{budget} "
             f"| {r['image_size']} | {d2l['image_size'] or '—'} | {r['optimizer']} {r['lr']:g}"
             f"{' one-cycle' if r.get('schedule', 'constant') != 'constant' else ''} "
-            f"| {r['seconds']:.0f} | {r['train_examples']:,}/{r['test_examples']:,} "
+            f"| {r['seconds']:.0f} | {r['train_examples']:,}/{r.get('val_examples', 0):,}/"
+            f"{r['test_examples']:,} "
             f"| {where} |"
         )
     dates = sorted({r["date"] for r in rows})
@@ -209,9 +235,10 @@ def markdown(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(D2L), help="comma-separated registry names")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--seconds", type=float, default=None, help="time budget per model")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the CLI's")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the recipe's")
+    parser.add_argument("--precision", default="auto", help="default: auto, as the CLI's")
     parser.add_argument("--image-size", type=int, default=None, help="default: 28 or upsampled")
     parser.add_argument("--limit", type=int, default=None, help="first N train/test images")
     parser.add_argument("--seed", type=int, default=0)

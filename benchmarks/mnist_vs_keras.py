@@ -1,5 +1,6 @@
 """MNIST with LeNet-5: the course's Keras listing, an idiomatic plain-PyTorch loop, and
-``classicnets train lenet5_relu --data mnist`` with no flags, on one machine, one after another.
+``classicnets train lenet5_relu --data mnist`` with no flags, on one machine, interleaved
+(``--pairs`` rounds of the three; the speed-ups' median and range are reported).
 
 - **Keras**: the course's listing as published (Keras 3 on the torch backend, installed by this
   script into its own virtual environment, ``benchmarks/.keras-venv``): Conv2D(6, 5x5, relu),
@@ -16,7 +17,7 @@
 
 Times are wall seconds of training from data in memory (classicnets: data loading and the final
 test included). Run: CLASSICNETS_DATA=../shared/data python benchmarks/mnist_vs_keras.py
-Writes benchmarks/results/mnist_vs_keras.json.
+Writes benchmarks/results/mnist_vs_keras.json and .md.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import torch
 from _machine import machine
+from _report import mnist_vs_keras as markdown
 from torch.utils.data import DataLoader, TensorDataset
 
 import classicnets as cn
@@ -178,50 +180,80 @@ def plain_pytorch(target_val: float, max_epochs: int, seed: int) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keras-epochs", type=int, default=5, help="run, then estimate to 50")
-    parser.add_argument("--plain-max-epochs", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(RESULTS / "mnist_vs_keras.json"))
-    args = parser.parse_args()
-    root = Path(os.environ.get("CLASSICNETS_DATA", "")) / "mnist"
+def classicnets_default(seed: int) -> dict:
+    """``classicnets train lenet5_relu --data mnist`` with no flags, through the run pipeline."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
-        ours = train(ImageRunConfig(model="lenet5_relu", data="mnist", seed=args.seed,
+        ours = train(ImageRunConfig(model="lenet5_relu", data="mnist", seed=seed,
                                     out=str(out)), progress=False)  # fmt: skip
         config = json.loads((out / "config.json").read_text())
         used = json.loads((out / "last.json").read_text())["compile"]
     keys = ("recipe", "optimizer", "lr", "batch_size", "schedule", "epochs")
-    default = {
+    return {
         "command": "classicnets train lenet5_relu --data mnist",
         "settings": {k: config[k] for k in keys} | {"precision": used["precision"]},
         "seconds": round(ours.seconds, 1),
         "val_accuracy": ours.validation["val_accuracy"],
         "test_accuracy": ours.test["accuracy"],
     }
-    print(f"classicnets: test {default['test_accuracy']:.4f} in {default['seconds']} s")
-    plain = plain_pytorch(default["val_accuracy"], args.plain_max_epochs, args.seed)
-    print(f"plain PyTorch: test {plain['test_accuracy']:.4f} in {plain['seconds']} s")
-    keras = run_keras(root, args.keras_epochs)
-    print(f"Keras: {keras['estimated_50_epoch_seconds']} s for 50 epochs (estimated)")
+
+
+def spread(values: list[float]) -> dict:
+    return {
+        "median": round(statistics.median(values), 2),
+        "min": round(min(values), 2),
+        "max": round(max(values), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=5, help="rounds of the three, interleaved")
+    parser.add_argument("--keras-epochs", type=int, default=3, help="run, then estimate to 50")
+    parser.add_argument("--plain-max-epochs", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(RESULTS / "mnist_vs_keras.json"))
+    args = parser.parse_args()
+    root = Path(os.environ.get("CLASSICNETS_DATA", "")) / "mnist"
+    rounds = []
+    for number in range(args.pairs):  # ours, plain, Keras, ours, plain, Keras, ...
+        default = classicnets_default(args.seed)
+        print(f"[{number + 1}] classicnets: test {default['test_accuracy']:.4f} "
+              f"in {default['seconds']} s")  # fmt: skip
+        plain = plain_pytorch(default["val_accuracy"], args.plain_max_epochs, args.seed)
+        print(f"[{number + 1}] plain PyTorch: test {plain['test_accuracy']:.4f} "
+              f"in {plain['seconds']} s")  # fmt: skip
+        keras = run_keras(root, args.keras_epochs)
+        print(f"[{number + 1}] Keras: {keras['estimated_50_epoch_seconds']} s for 50 epochs "
+              "(estimated)", flush=True)  # fmt: skip
+        rounds.append({"classicnets_default": default, "plain_pytorch": plain, "keras": keras})
+    over_keras = [
+        r["keras"]["estimated_50_epoch_seconds"] / r["classicnets_default"]["seconds"]
+        for r in rounds
+    ]
+    over_plain = [
+        r["plain_pytorch"]["seconds"] / r["classicnets_default"]["seconds"] for r in rounds
+    ]
     result = {
         "benchmark": "mnist_vs_keras",
         "command": "python benchmarks/mnist_vs_keras.py",
+        "settings": {"pairs": args.pairs, "keras_epochs": args.keras_epochs, "seed": args.seed},
         "machine": machine(),
-        "classicnets_default": default,
-        "plain_pytorch_to_the_same_validation_accuracy": plain,
-        "keras_course_listing": keras,
         "course_reports": COURSE,
-        "speedup_over_keras_50_epochs": round(
-            keras["estimated_50_epoch_seconds"] / default["seconds"], 1
-        ),
-        "speedup_over_plain_pytorch": round(plain["seconds"] / default["seconds"], 2),
+        "speedup_over_keras_50_epochs": spread(over_keras),
+        "speedup_over_plain_pytorch": spread(over_plain),
+        "test_accuracy": {
+            "classicnets_default": [r["classicnets_default"]["test_accuracy"] for r in rounds],
+            "plain_pytorch": [r["plain_pytorch"]["test_accuracy"] for r in rounds],
+        },
+        "rounds": rounds,
         "date": time.strftime("%Y-%m-%d"),
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"speed-up: {result['speedup_over_keras_50_epochs']}x Keras's 50 epochs, "
-          f"{result['speedup_over_plain_pytorch']}x the plain loop")  # fmt: skip
+    Path(args.out).with_suffix(".md").write_text(markdown(result))
+    print(f"speed-up (median of {args.pairs} rounds): "
+          f"{result['speedup_over_keras_50_epochs']['median']}x Keras's 50 epochs, "
+          f"{result['speedup_over_plain_pytorch']['median']}x the plain loop")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Every run goes through the run pipeline; the number compared is its test score, 
 at the end (accuracy; a language model's loss in nats per character).
 
 Run: CLASSICNETS_DATA=../shared/data python benchmarks/precision_accuracy.py
-Writes benchmarks/results/precision_accuracy.json.
+Writes benchmarks/results/precision_accuracy.json and .md.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 from _machine import machine
+from _report import precision_accuracy as markdown
 
 from classicnets.runs import ImageRunConfig, TextRunConfig, train
 from classicnets.train.precision import resolve_precision
@@ -91,6 +92,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    Path(args.out).with_suffix(".md").write_text(markdown(result))
 
 
 if __name__ == "__main__":

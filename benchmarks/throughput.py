@@ -9,7 +9,7 @@ range of the per-pair ratios are reported. The training FLOPs of an update are t
 times the forward MACs x 2 (forward, and a backward twice as costly), the usual estimate.
 
 Run: python benchmarks/throughput.py   (a few minutes; no dataset needed)
-Writes benchmarks/results/throughput.json and prints a table.
+Writes benchmarks/results/throughput.json and .md and prints a table.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 from _machine import machine
+from _report import throughput as markdown
 
 import classicnets as cn
 from classicnets.train.precision import resolve_precision
@@ -140,6 +141,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    Path(args.out).with_suffix(".md").write_text(markdown(result))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ The machine is shared and noisy, so the epochs are interleaved, A B C A B C ...,
 in one process on data already in memory.
 
 Run: CLASSICNETS_DATA=../shared/data python benchmarks/trainer_overhead.py
-Writes benchmarks/results/trainer_overhead.json.
+Writes benchmarks/results/trainer_overhead.json and .md.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 from _machine import machine
+from _report import trainer_overhead as markdown
 from torch.utils.data import DataLoader, TensorDataset
 
 import classicnets as cn
@@ -164,6 +165,7 @@ def main() -> None:
     suffix = "" if args.precision == "fp32" else f"_{args.precision}"
     out = Path(args.out or RESULTS / f"trainer_overhead{suffix}.json")
     out.write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(result))
 
 
 if __name__ == "__main__":

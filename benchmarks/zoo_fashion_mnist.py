@@ -207,22 +207,27 @@ def markdown(rows: list[dict]) -> str:
         "epochs actually trained (fractional when the time budget stopped training mid-epoch);",
         "d2l: 10 epochs at `d2l px` on a GPU, with slimmer VGG and DenseNet variants.",
         "",
-        "| model | test acc | d2l (10 epochs) | epochs | px | d2l px | optimizer, lr | "
-        "seconds | train/val/test images | device |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---|---|",
+        "| model | test acc | d2l (10 epochs) | validation (kept) | epochs | px | d2l px | "
+        "optimizer, lr, batch | seconds | train/val/test images | device |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
     ]
     for r in rows:
         d2l = r["d2l"]
         theirs = f"{d2l['test_accuracy']:.3f} ({d2l['name']})" if d2l["name"] else "—"
         budget = " (time budget)" if r["stopped_by_time_budget"] else ""
+        kept = "—"
+        if "val_accuracy" in r:
+            kept = f"{r['val_accuracy']:.4f} (epoch {r['chosen_at_epoch']:g})"
         where = (
             r["machine"]["gpu"]
             or f"{r['machine']['cpu']}, {r['settings']['torch_threads']} threads"
         )
         lines.append(
-            f"| {r['model']} | {r['test_accuracy']:.3f} | {theirs} | {r['epochs']:g}{budget} "
+            f"| {r['model']} | {r['test_accuracy']:.4f} | {theirs} | {kept} "
+            f"| {r['epochs']:g}{budget} "
             f"| {r['image_size']} | {d2l['image_size'] or '—'} | {r['optimizer']} {r['lr']:g}"
-            f"{' one-cycle' if r.get('schedule', 'constant') != 'constant' else ''} "
+            f"{' one-cycle' if r.get('schedule', 'constant') != 'constant' else ''}, "
+            f"{r['batch_size']} "
             f"| {r['seconds']:.0f} | {r['train_examples']:,}/{r.get('val_examples', 0):,}/"
             f"{r['test_examples']:,} "
             f"| {where} |"

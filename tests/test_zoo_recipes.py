@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,17 @@ def test_every_row_is_valid_and_names_what_measured_it():
         assert recipe.optimizer in OPTIMIZERS and recipe.measured, (key, family)
     for name in TEXT_MODELS:
         assert recipe_for(name, "play.txt").row[1] == "text"
+
+
+def test_every_data_family_row_names_a_benchmark_that_exists_and_what_it_found():
+    root = Path(__file__).resolve().parents[1]
+    for (key, family), recipe in RECIPES.items():
+        if family == "any":
+            continue
+        script = recipe.measured.split()[1]
+        assert recipe.measured.startswith("python benchmarks/"), (key, family)
+        assert (root / script).is_file(), (key, family, script)
+        assert recipe.found, (key, family)
 
 
 def test_a_model_without_a_row_takes_the_nearest_and_says_so(monkeypatch):

@@ -23,20 +23,37 @@ from ..ops import (
 )
 from ..ops.explain import format_number
 from ..ops.kernels import describe_kernel, get_kernel
+from ..ops.separable import explain_groups, explain_separable
 
 MATRIX_HELP = 'rows separated by ";", numbers by spaces or commas, e.g. "0 1 2; 3 4 5; 6 7 8"'
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("conv", help="cross-correlate a matrix with a kernel, every sum shown")
-    p.add_argument("--input", "-i", required=True, metavar="MATRIX", help=MATRIX_HELP)
-    p.add_argument("--kernel", "-k", required=True, metavar="MATRIX", help=MATRIX_HELP)
+    p = sub.add_parser(
+        "conv",
+        help="cross-correlate a matrix with a kernel, every sum shown; or what a separable or "
+        "grouped convolution costs and connects",
+    )
+    p.add_argument("--input", "-i", metavar="MATRIX", help=MATRIX_HELP)
+    p.add_argument("--kernel", "-k", metavar="MATRIX", help=MATRIX_HELP)
     p.add_argument("--padding", "-p", default="0", metavar="P|PH,PW", help="zeros on each side")
     p.add_argument("--stride", "-s", default="1", metavar="S|SH,SW")
     p.add_argument("--explain", action="store_true", help="print the sum behind every output")
     p.add_argument(
         "--true-convolution", action="store_true", help="flip the kernel (signal processing)"
     )
+    g = p.add_argument_group("separable and grouped convolutions (MobileNet, ShuffleNet)")
+    g.add_argument(
+        "--separable", action="store_true", help="multiply-adds: depthwise-separable vs standard"
+    )
+    g.add_argument("--groups", metavar="G", help="which inputs each output of G groups sees")
+    g.add_argument(
+        "--shuffle", action="store_true", help="with --groups: shuffle, then a second grouped conv"
+    )
+    g.add_argument("--kernel-size", metavar="D_K", help="with --separable: the kernel's side")
+    g.add_argument("--in-channels", metavar="M", help="input channels")
+    g.add_argument("--out-channels", metavar="N", help="output channels")
+    g.add_argument("--feature-size", metavar="D_F", help="with --separable: output map's side")
     p.set_defaults(func=cmd_conv)
 
     p = sub.add_parser("pool", help="max or average pooling of a matrix, every window shown")
@@ -148,7 +165,87 @@ def _size_lines(x: torch.Tensor, kernel, padding, stride, y: torch.Tensor) -> li
     ]
 
 
+CHANNEL_FLAGS = ("--separable", "--groups", "--shuffle", "--kernel-size", "--in-channels")
+CHANNEL_FLAGS += ("--out-channels", "--feature-size")
+
+
+def _value(args: argparse.Namespace, flag: str):
+    return getattr(args, flag[2:].replace("-", "_"))
+
+
+def _given(args: argparse.Namespace, flags: tuple[str, ...]) -> list[str]:
+    """The ``flags`` the user gave (a value, or a switch turned on)."""
+    return [flag for flag in flags if _value(args, flag) not in (None, False)]
+
+
+def parse_count(text: str, flag: str) -> int:
+    """``"3"`` -> 3; anything but a positive integer raises one sentence."""
+    if not re.fullmatch(r"\s*[+-]?\d+\s*", text):
+        raise ClassicnetsError(f"{flag}: '{text}' is not a whole number; give one, e.g. 3.")
+    if int(text) <= 0:
+        raise ClassicnetsError(f"{flag} must be a positive integer, got {int(text)}.")
+    return int(text)
+
+
+def _cmd_channels(args: argparse.Namespace) -> int:
+    """``conv --separable`` (the cost, every formula filled in) or ``conv --groups`` (which
+    inputs each output sees, step by step)."""
+    mode = "--separable" if args.separable else "--groups"
+    if args.separable and args.groups is not None:
+        raise ClassicnetsError("--separable and --groups are two questions; ask one at a time.")
+    matrix = _given(args, ("--input", "--kernel"))
+    if matrix:
+        raise ClassicnetsError(
+            f"Leave out {' and '.join(matrix)} with {mode}: it works from sizes alone, "
+            "not from matrices."
+        )
+    if args.separable:
+        needed = ("--kernel-size", "--in-channels", "--out-channels", "--feature-size")
+        if args.shuffle:
+            raise ClassicnetsError("--shuffle goes with --groups, not with --separable.")
+    else:
+        needed = ("--in-channels", "--out-channels")
+        extra = _given(args, ("--kernel-size", "--feature-size"))
+        if extra:
+            raise ClassicnetsError(
+                f"{' and '.join(extra)} {'go' if len(extra) > 1 else 'goes'} with --separable; "
+                "which inputs a grouped convolution connects does not depend on them."
+            )
+    missing = [flag for flag in needed if _value(args, flag) is None]
+    if missing:
+        wanted = ", ".join(needed[:-1]) + " and " + needed[-1]
+        raise ClassicnetsError(f"{mode} needs {wanted}; missing: {', '.join(missing)}.")
+    sizes = [parse_count(_value(args, flag), flag) for flag in needed]
+    if args.separable:
+        lines = explain_separable(*sizes)
+    else:
+        groups = parse_count(args.groups, "--groups")
+        lines = explain_groups(*sizes, groups, shuffle=args.shuffle)
+        if not args.shuffle and groups > 1:
+            lines.append("Add --shuffle to see ShuffleNet's channel shuffle mix the groups.")
+    console = Console(highlight=False)
+    for line in lines:
+        console.print(line, markup=False)
+    return 0
+
+
 def cmd_conv(args: argparse.Namespace) -> int:
+    if args.separable or args.groups is not None:
+        return _cmd_channels(args)
+    extra = _given(args, CHANNEL_FLAGS)
+    if extra:
+        goes_with = {"--shuffle": "--groups", "--kernel-size": "--separable"}
+        goes_with["--feature-size"] = "--separable"
+        raise ClassicnetsError(
+            f"{extra[0]} goes with {goes_with.get(extra[0], '--separable or --groups')}, "
+            "not with a matrix cross-correlation."
+        )
+    missing = [flag for flag in ("--input", "--kernel") if _value(args, flag) is None]
+    if missing:
+        raise ClassicnetsError(
+            f'conv needs {" and ".join(missing)}, e.g. --input "0 1 2; 3 4 5; 6 7 8" --kernel '
+            '"0 1; 2 3", or --separable or --groups for the channel arithmetic.'
+        )
     x = parse_matrix(args.input, "--input")
     k = parse_matrix(args.kernel, "--kernel")
     padding, stride = parse_pair(args.padding, "--padding"), parse_pair(args.stride, "--stride")

@@ -9,10 +9,24 @@ from .explain import explain_corr2d, explain_pool2d
 from .kernels import apply_kernel, get_kernel, list_kernels
 from .pool import pool2d
 from .receptive import LayerField
+from .separable import (
+    SeparableCost,
+    after_shuffle,
+    conv_cost,
+    grouped_connections,
+    separable_cost,
+    shuffle_order,
+)
 from .shapes import conv_output_size
 
 __all__ = [
     "LayerField",
+    "SeparableCost",
+    "after_shuffle",
+    "conv_cost",
+    "grouped_connections",
+    "separable_cost",
+    "shuffle_order",
     "apply_kernel",
     "conv2d",
     "conv_output_size",

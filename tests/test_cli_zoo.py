@@ -57,12 +57,14 @@ def test_models_lists_every_model_with_params_and_macs(capsys):
 
 def test_unknown_model_suggests_the_closest(capsys):
     assert main(["summary", "resnet19"]) == 2
-    assert "Did you mean 'resnet18', 'resnet101' or 'resnet152'?" in _error(capsys)
+    hint = "Did you mean 'resnet18', 'resnet101', 'resnet110', 'resnet152' or 'resnet1202'?"
+    assert hint in _error(capsys)
 
 
 def test_a_family_name_suggests_its_members(capsys):
     assert main(["summary", "densenet"]) == 2
-    hint = "Did you mean 'densenet121', 'densenet161', 'densenet169' or 'densenet201'?"
+    hint = "Did you mean 'densenet121', 'densenet161', 'densenet169', 'densenet201' or "
+    hint += "'densenet_basic'?"
     assert hint in _error(capsys)
 
 

@@ -47,6 +47,22 @@ def _resolve(model: str | nn.Module, input_size: Sequence[int] | None):
     return module, size, label
 
 
+def _leaves(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The modules to watch: those without children, and blocks that say they keep every
+    position's field (``keeps_receptive_field``: squeeze-and-excitation scales channels by a
+    global summary, so its pooled insides are not followed), without their insides."""
+    found, opaque = [], []
+    for name, mod in module.named_modules():
+        if any(name.startswith(prefix + ".") for prefix in opaque):
+            continue
+        if getattr(mod, "keeps_receptive_field", False):
+            opaque.append(name)
+            found.append((name, mod))
+        elif not any(mod.children()):
+            found.append((name, mod))
+    return found
+
+
 def receptive_field(
     model: str | nn.Module, input_size: Sequence[int] | None = None
 ) -> list[LayerField]:
@@ -132,6 +148,6 @@ def receptive_field(
             widest[field.size] = field
         rows.append(LayerField(name, kind, shape, field.rf, field.jump, field.start))
 
-    leaves = [(n, m) for n, m in module.named_modules() if not any(m.children())]
+    leaves = _leaves(module)
     run_hooked(module, dummy, label=label, size_text=hw_text(size), hook=hook, modules=leaves)
     return rows

@@ -160,7 +160,13 @@ def layer_macs(module: nn.Module, inputs: tuple, output) -> int:
 
     Returns:
         MACs summed over the whole batch.
+
+    A layer of one's own counts itself with a ``macs(inputs, output)`` method (LeNet-1998's
+    partial C3: only its 60 listed connections).
     """
+    own = getattr(module, "macs", None)
+    if callable(own):
+        return int(own(inputs, output))
     if isinstance(module, nn.modules.conv._ConvTransposeNd):  # each input spreads a kernel
         kernel = math.prod(module.kernel_size)
         return inputs[0].numel() * module.out_channels // module.groups * kernel

@@ -1,4 +1,5 @@
-"""Layers shared by the models: convolutional blocks, recurrent cells, attention."""
+"""Layers shared by the models: convolutional blocks (the classic and the light-weight nets'),
+recurrent cells, attention."""
 
 from .attention import (
     MultiHeadAttention,
@@ -19,7 +20,14 @@ from .conv import (
     conv_chain,
     local_response_norm,
 )
+from .darknet import CSPStage, DarknetResidual
+from .fire import Fire
+from .ghost import GhostBottleneck, GhostModule
+from .inverted_residual import InvertedResidual
+from .mbconv import FusedMBConv, MBConv, StochasticDepth
+from .mobile import DepthwiseSeparable, SqueezeExcite, make_divisible
 from .recurrent import GRU, LSTM, RNN
+from .shuffle import ShuffleV1Unit, ShuffleV2Unit, channel_shuffle
 from .transformer import PositionwiseFFN, TransformerDecoderLayer, TransformerEncoderLayer
 
 __all__: list[str] = [
@@ -44,4 +52,19 @@ __all__: list[str] = [
     "DenseLayer",
     "DenseBlock",
     "Transition",
+    "make_divisible",
+    "SqueezeExcite",
+    "DepthwiseSeparable",
+    "InvertedResidual",
+    "StochasticDepth",
+    "MBConv",
+    "FusedMBConv",
+    "Fire",
+    "channel_shuffle",
+    "ShuffleV1Unit",
+    "ShuffleV2Unit",
+    "GhostModule",
+    "GhostBottleneck",
+    "DarknetResidual",
+    "CSPStage",
 ]

@@ -53,6 +53,8 @@ class SqueezeExcite(nn.Module):
             (MobileNet v3, GhostNet).
     """
 
+    keeps_receptive_field = True  # it scales channels; every position keeps its field
+
     def __init__(
         self,
         channels: int,

@@ -2,18 +2,30 @@
 
 from . import (  # noqa: F401  (registration side effect)
     alexnet,
+    darknet,
     densenet,
+    densenet_basic,
+    efficientnet,
     fastnet,
+    ghostnet,
     googlenet,
     inception,
+    inception_resnet,
     inception_v4,
     lenet,
+    lenet1998,
     mlp,
+    mobilenet,
     nin,
+    preact_resnet,
     resnet,
+    resnet_cifar,
     rnn,
+    shufflenet,
+    squeezenet,
     transformer,
     vgg,
+    xception,
 )
 from ._base import ImageClassifier
 from ._registry import (

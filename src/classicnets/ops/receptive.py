@@ -70,7 +70,13 @@ class Field:
 
 
 def sliding_window(module: nn.Module, name: str, size_in: Pair, size_out: Pair):
-    """(kernel, stride, padding, dilation, ceil_mode) of a sliding-window layer, else None."""
+    """(kernel, stride, padding, dilation, ceil_mode) of a sliding-window layer, else None.
+
+    A module of one's own (LeNet-1998's partial C3, its trainable subsampling) is a sliding
+    window when it says so with a ``sliding_window()`` method returning those five values."""
+    own = getattr(module, "sliding_window", None)
+    if callable(own):
+        return own()
     if isinstance(module, nn.Conv2d):
         k, s, d = module.kernel_size, module.stride, module.dilation
         if isinstance(module.padding, str):  # "valid" or "same" (stride 1; extra pad goes right)

@@ -120,6 +120,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         measured="python benchmarks/cifar10.py --course",
         found="VGG-11: validation 0.696, test 0.688 after 4 epochs",
     ),
+    ("ResNet-CIFAR", "cifar"): Recipe(
+        "momentum", 0.1, 128, "onecycle", 3, weight_decay=1e-4, augment="crop,flip",
+        measured="python benchmarks/degradation.py",
+        found="resnet20: validation 0.744, test 0.7395 after 3 epochs (the paper's SGD)",
+    ),
     # ---- text
     ("RNN", "text"): Recipe(
         "adam", 3e-3, 32, "constant", 10,

@@ -25,7 +25,8 @@ from ..errors import ClassicnetsError, TrainingDivergedError
 from .batching import Batches, check_batch_size
 from .callbacks import Callback, CallbackList
 from .checkpoint import save_checkpoint
-from .compiling import CompiledParts, compile_parts, config_to_json
+from .compiling import CompiledParts, compile_parts
+from .contents import checkpoint_contents
 from .data_forms import make_batches, make_eval_batches, split_validation
 from .history import History
 from .loop import FitLoop, check_resume_point, deferred_interrupt
@@ -377,34 +378,7 @@ class Model:
         """Write ``path.safetensors`` + ``path.json`` atomically: weights, optimizer state,
         model name and arguments, normalisation, class names and where training stands (so a
         loaded model can ``fit(resume=True)``)."""
-        state = self.training_state()
-        tensors: dict[str, torch.Tensor] = {}
-        if state is not None:
-            state = dict(state)
-            for key in ("rng", "rng_epoch", "state"):
-                tensors.update({f"{key}.{k}": v for k, v in state.pop(key).items()})
-        meta = {
-            "model": self.spec["name"] if self.spec else None,
-            "model_kwargs": self.spec["kwargs"] if self.spec else {},
-            "mean": self.mean,
-            "std": self.std,
-            "classes": self.classes,
-            "input_shape": self.input_shape,
-            "preprocess": self.preprocess,
-            "data": self.data_name,
-            "compile": config_to_json(self.config) if self.config else None,
-            "scheduler_state": self.parts.scheduler_state() if self.parts else None,
-            "base_lrs": self.parts.base_lrs if self.parts else None,
-            "scaler_state": self.parts.scaler.state_dict()
-            if self.parts and self.parts.scaler
-            else None,
-            "global_step": self.global_step,
-            "epochs_done": self.epochs_done,
-            "training_state": state,
-            "metrics": metrics,
-            "run": self.run,
-            **self.checkpoint_extras(),
-        }
+        meta, tensors = checkpoint_contents(self, metrics)
         save_checkpoint(path, self.module, self.optimizer, meta, tensors)
 
     def checkpoint_extras(self) -> dict[str, Any]:

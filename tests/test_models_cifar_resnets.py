@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.errors import ShapeError
 from classicnets.models import (  # noqa: F401  (registers)
     create_model,
@@ -53,14 +54,6 @@ PREACT = {
 
 # Huang et al., Table 2: DenseNet (L=40, k=12) 1.0M, (L=100, k=12) 7.0M, (L=100, k=24) 27.2M.
 DENSENET_BASIC = {(12, 40): 1_019_722, (12, 100): 6_979_642, (24, 100): 27_249_082}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _params(model: torch.nn.Module) -> int:

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.analysis import summary
 from classicnets.errors import ClassicnetsError, ShapeError
 from classicnets.layers.mbconv import FusedMBConv, MBConv, StochasticDepth
@@ -37,14 +38,6 @@ RESOLUTION = {f"efficientnet_{v}": r for v, (_, _, r, _) in SCALING.items()} | {
     "efficientnet_v2_m": 480,
     "efficientnet_v2_l": 480,
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _params(module: nn.Module) -> int:

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.errors import ShapeError
 from classicnets.models import (
     create_model,
@@ -26,14 +27,6 @@ PUBLISHED = {
     "inception_resnet_v2": 55_843_464,  # timm, 1,000 classes
     "inception_resnet_v1": 22_756_328,  # no published count: the figures' sum (test below)
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _params(model: nn.Module) -> int:

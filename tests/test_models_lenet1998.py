@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 import torch.nn.functional as F
 
+from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.models import create_model, lenet1998, model_info  # noqa: F401  (registers)
 from classicnets.models.lenet1998 import (
     TABLE_I,
@@ -30,14 +30,6 @@ PER_LAYER = {
     "head.f6": 10_164,
     "head.output": 840,
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _count(module: torch.nn.Module, trainable_only: bool = False) -> int:

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.analysis import summary
 from classicnets.errors import ShapeError
 from classicnets.layers.inverted_residual import InvertedResidual
@@ -34,14 +35,6 @@ PAPER_MACS = {
     "mobilenet_v3_large": 219,
     "mobilenet_v3_small": 56,
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _params(model: nn.Module) -> int:

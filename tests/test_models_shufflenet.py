@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.analysis import summary
 from classicnets.errors import ShapeError
 from classicnets.layers.fire import Fire
@@ -53,14 +54,6 @@ PAPER_MACS = {
     "squeezenet1_0": 820,
     "squeezenet1_1": 350,
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _params(model: nn.Module) -> int:

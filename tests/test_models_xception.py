@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.models import (
     create_model,
     model_info,
@@ -21,14 +22,6 @@ from classicnets.models.xception import (
 )
 
 PUBLISHED = {"xception": 22_855_952}  # timm's legacy_xception, 1,000 classes, 299 px
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _params(model: nn.Module) -> int:

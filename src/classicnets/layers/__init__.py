@@ -24,9 +24,10 @@ from .darknet import CSPStage, DarknetResidual
 from .fire import Fire
 from .ghost import GhostBottleneck, GhostModule
 from .inverted_residual import InvertedResidual
-from .mbconv import FusedMBConv, MBConv, StochasticDepth
+from .mbconv import FusedMBConv, MBConv
 from .mobile import DepthwiseSeparable, SqueezeExcite, make_divisible
 from .recurrent import GRU, LSTM, RNN
+from .residual import Residual, StochasticDepth
 from .shuffle import ShuffleV1Unit, ShuffleV2Unit, channel_shuffle
 from .transformer import PositionwiseFFN, TransformerDecoderLayer, TransformerEncoderLayer
 
@@ -56,6 +57,7 @@ __all__: list[str] = [
     "SqueezeExcite",
     "DepthwiseSeparable",
     "InvertedResidual",
+    "Residual",
     "StochasticDepth",
     "MBConv",
     "FusedMBConv",

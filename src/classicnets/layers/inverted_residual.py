@@ -10,16 +10,16 @@ paper's Section 3.2). The residual joins the narrow ends, when the block keeps t
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from .conv import ActLayer, ConvBNAct, NormLayer
 from .mobile import SqueezeExcite, make_divisible
+from .residual import Residual
 
 __all__ = ["InvertedResidual"]
 
 
-class InvertedResidual(nn.Module):
+class InvertedResidual(Residual):
     """``expand`` (1x1) - ``depthwise`` (``k x k``, strided) - ``se`` - ``project`` (1x1, linear),
     plus ``x`` when ``stride == 1`` and ``in_channels == out_channels``.
 
@@ -38,6 +38,10 @@ class InvertedResidual(nn.Module):
         expanded_channels: the expanded width itself, overriding ``expand_ratio`` (MobileNet
             v3's tables give it as "exp size").
         se: whether to put squeeze-and-excitation after the depthwise convolution.
+        se_channels: its bottleneck width (default ``make_divisible(expanded // 4, 8)``;
+            EfficientNet's is a quarter of the block's input channels).
+        se_act: the activation inside it (ReLU; SiLU in EfficientNet).
+        stochastic_depth: the probability of dropping the residual branch in training.
         norm_layer: the normalisation after every convolution.
         act_layer: the activation after the expansion and the depthwise convolution (ReLU6 in
             v2; ReLU or Hardswish per row in v3).
@@ -57,8 +61,10 @@ class InvertedResidual(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
         act_layer: ActLayer = nn.ReLU6,
         se_gate: ActLayer = nn.Hardsigmoid,
+        se_channels: int | None = None,
+        se_act: ActLayer = nn.ReLU,
+        stochastic_depth: float = 0.0,
     ) -> None:
-        super().__init__()
         hidden = (
             int(round(in_channels * expand_ratio))
             if expanded_channels is None
@@ -72,18 +78,12 @@ class InvertedResidual(nn.Module):
             "depthwise", ConvBNAct(hidden, hidden, kernel_size, stride, groups=hidden, **kwargs)
         )
         if se:
-            squeeze = make_divisible(hidden // 4, 8)
+            squeeze = make_divisible(hidden // 4, 8) if se_channels is None else se_channels
             block.add_module(
-                "se", SqueezeExcite(hidden, squeeze, act_layer=nn.ReLU, gate_layer=se_gate)
+                "se", SqueezeExcite(hidden, squeeze, act_layer=se_act, gate_layer=se_gate)
             )
         block.add_module(
             "project", ConvBNAct(hidden, out_channels, 1, norm_layer=norm_layer, act_layer=None)
         )
-        self.block = block
-        self.use_residual = stride == 1 and in_channels == out_channels
+        super().__init__(block, in_channels, out_channels, stride, stochastic_depth)
         self.expanded_channels = hidden
-        self.out_channels = out_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.block(x)  # (B, out, H / stride, W / stride)
-        return x + out if self.use_residual else out

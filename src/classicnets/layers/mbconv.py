@@ -1,11 +1,10 @@
 """The blocks of EfficientNet: stochastic depth, the MBConv and the Fused-MBConv.
 
-- :class:`StochasticDepth` (Huang et al. 2016, "Deep Networks with Stochastic Depth"): in
-  training, drop a residual branch with probability ``p`` and scale the kept ones by
-  ``1 / (1 - p)``, so the expected output is unchanged; in evaluation it is the identity.
+- :class:`StochasticDepth` (in :mod:`.residual`): drop a residual branch in training.
 - :class:`MBConv` (Sandler et al. 2018's inverted residual with Hu et al. 2018's
   squeeze-and-excitation, as Tan & Le 2019 use it): a 1x1 expansion, a depthwise ``k x k``, SE,
-  and a linear 1x1 projection, with a residual when the shape is kept.
+  and a linear 1x1 projection, with a residual when the shape is kept: the
+  :class:`~.inverted_residual.InvertedResidual` with EfficientNet's widths and stochastic depth.
 - :class:`FusedMBConv` (Tan & Le 2021, "EfficientNetV2", Figure 2): one ``k x k`` convolution
   replaces the expansion and the depthwise one, which runs faster on accelerators in the early,
   wide-map stages.
@@ -13,73 +12,17 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from ..errors import ClassicnetsError
 from .conv import ActLayer, ConvBNAct, NormLayer
-from .mobile import SqueezeExcite, make_divisible
+from .inverted_residual import InvertedResidual
+from .mobile import make_divisible
+from .residual import Residual, StochasticDepth
 
 __all__ = ["StochasticDepth", "MBConv", "FusedMBConv"]
 
 
-class StochasticDepth(nn.Module):
-    """Drop the residual branch it wraps with probability ``p`` during training.
-
-    Args:
-        p: probability of dropping, in ``[0, 1]``.
-        mode: ``"row"`` draws one keep-or-drop per sample (as EfficientNet), ``"batch"`` one
-            for the whole batch.
-    """
-
-    def __init__(self, p: float, mode: str = "row") -> None:
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ClassicnetsError(f"The stochastic depth probability must be in [0, 1], got {p}.")
-        if mode not in ("row", "batch"):
-            raise ClassicnetsError(
-                f"The stochastic depth mode must be 'row' or 'batch', got {mode!r}."
-            )
-        self.p = p
-        self.mode = mode
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        survival = 1.0 - self.p
-        shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.mode == "row" else (1,) * x.dim()
-        keep = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(survival)
-        if survival > 0.0:
-            keep = keep / survival  # the expected output stays x
-        return x * keep  # (B, C, H, W), whole samples zeroed
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, mode={self.mode!r}"
-
-
-class _Residual(nn.Module):
-    """Shared by both blocks: ``x + drop(block(x))`` when the shape is kept, else ``block(x)``."""
-
-    def __init__(
-        self,
-        block: nn.Module,
-        in_channels: int,
-        out_channels: int,
-        stride: int,
-        stochastic_depth: float,
-    ) -> None:
-        super().__init__()
-        self.block = block
-        self.use_residual = stride == 1 and in_channels == out_channels
-        self.drop_path = StochasticDepth(stochastic_depth) if self.use_residual else nn.Identity()
-        self.out_channels = out_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.block(x)  # (B, out, H / stride, W / stride)
-        return x + self.drop_path(out) if self.use_residual else out
-
-
-class MBConv(_Residual):
+class MBConv(InvertedResidual):
     """The mobile inverted bottleneck with squeeze-and-excitation (Tan & Le 2019, Table 1).
 
     ``expand`` (1x1, skipped at ratio 1) - ``depthwise`` (``k x k``, strided) - ``se`` -
@@ -112,26 +55,23 @@ class MBConv(_Residual):
         norm_layer: NormLayer = nn.BatchNorm2d,
         act_layer: ActLayer = nn.SiLU,
     ) -> None:
-        kwargs = {"norm_layer": norm_layer, "act_layer": act_layer}
-        hidden = make_divisible(in_channels * expand_ratio, 8)
-        block = nn.Sequential()
-        if hidden != in_channels:
-            block.add_module("expand", ConvBNAct(in_channels, hidden, 1, **kwargs))
-        block.add_module(
-            "depthwise", ConvBNAct(hidden, hidden, kernel_size, stride, groups=hidden, **kwargs)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            expanded_channels=make_divisible(in_channels * expand_ratio, 8),
+            se=se_ratio > 0,
+            se_channels=max(1, int(in_channels * se_ratio)),
+            se_act=act_layer,
+            se_gate=nn.Sigmoid,
+            stochastic_depth=stochastic_depth,
+            norm_layer=norm_layer,
+            act_layer=act_layer,
         )
-        if se_ratio > 0:
-            squeeze = max(1, int(in_channels * se_ratio))
-            block.add_module(
-                "se", SqueezeExcite(hidden, squeeze, act_layer=act_layer, gate_layer=nn.Sigmoid)
-            )
-        block.add_module(
-            "project", ConvBNAct(hidden, out_channels, 1, norm_layer=norm_layer, act_layer=None)
-        )
-        super().__init__(block, in_channels, out_channels, stride, stochastic_depth)
 
 
-class FusedMBConv(_Residual):
+class FusedMBConv(Residual):
     """The Fused-MBConv of EfficientNetV2 (Tan & Le 2021, Figure 2).
 
     A ``k x k`` strided convolution expands to ``make_divisible(in_channels * expand_ratio, 8)``

@@ -7,6 +7,8 @@ feature-map plots and fine-tuning work the same way for every model.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
@@ -62,3 +64,15 @@ class ImageClassifier(nn.Module):
                 if child is old:
                     setattr(module, child_name, new)
                     return
+
+
+def pooled_head(channels: int, num_classes: int) -> nn.Sequential:
+    """The classifier most of the zoo ends with: global average pooling, flatten, one linear
+    layer (``pool``, ``flatten``, ``fc``: (B, C, H, W) -> (B, C, 1, 1) -> (B, C) -> (B, K))."""
+    return nn.Sequential(
+        OrderedDict(
+            pool=nn.AdaptiveAvgPool2d(1),
+            flatten=nn.Flatten(),
+            fc=nn.Linear(channels, num_classes),
+        )
+    )

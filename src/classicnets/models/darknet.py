@@ -30,7 +30,7 @@ from torch import nn
 
 from ..layers.conv import ActLayer, ConvBNAct, NormLayer
 from ..layers.darknet import CSPStage, DarknetResidual, leaky_relu
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 
 _PAPER19 = "Redmon & Farhadi, YOLO9000: Better, Faster, Stronger, 2016"
@@ -164,13 +164,7 @@ def make_darknet(
             )
         blocks[f"stage{i + 1}"] = stage  # (B, width, 224 / 2**(i + 1), ...)
         channels = width
-    head = nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # (B, 1024, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    head = pooled_head(channels, num_classes)
     return _initialised(ImageClassifier(nn.Sequential(blocks), head))
 
 

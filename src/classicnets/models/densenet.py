@@ -15,7 +15,7 @@ from collections import OrderedDict
 from torch import nn
 
 from ..layers.conv import DenseBlock, Transition
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 
 _PAPER = "Huang, Liu, van der Maaten & Weinberger, Densely Connected Convolutional Networks, 2016"
@@ -79,13 +79,7 @@ def make_densenet(
             channels = stages[f"transition{i}"].out_channels  # size halved
     stages["norm"] = nn.BatchNorm2d(channels)
     stages["act"] = nn.ReLU()
-    head = nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # (B, C, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    head = pooled_head(channels, num_classes)
     model = ImageClassifier(nn.Sequential(stages), head)
     for m in model.modules():  # He et al. 2015's initialisation, as the paper uses
         if isinstance(m, nn.Conv2d):

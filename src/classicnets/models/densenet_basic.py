@@ -19,7 +19,7 @@ from torch import nn
 
 from ..errors import ShapeError
 from ..layers.conv import ActLayer, NormLayer, Transition
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 from .densenet import _PAPER
 
@@ -126,13 +126,7 @@ def make_densenet_basic(
             stages[f"transition{i}"] = Transition(channels, channels, **kwargs)  # size halved
     stages["norm"] = norm_layer(channels)
     stages["act"] = act_layer()
-    head = nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # (B, C, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    head = pooled_head(channels, num_classes)
     model = ImageClassifier(nn.Sequential(stages), head)
     for m in model.modules():  # He et al. 2015's initialisation, as the paper uses
         if isinstance(m, nn.Conv2d):

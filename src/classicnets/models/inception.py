@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..layers.conv import Concat, ConvBNAct, Inception, conv_chain
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import image_too_small, register_model
 
 _BN_PAPER = (
@@ -69,13 +69,7 @@ def inception_bn(
         )
         stages[name] = block
         channels = block.out_channels
-    head = nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # the paper's 7x7 average pooling: (B, 1024, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    head = pooled_head(channels, num_classes)
     return ImageClassifier(nn.Sequential(stages), head)
 
 

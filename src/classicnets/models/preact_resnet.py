@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..layers.conv import ActLayer, ConvBNAct, NormLayer
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 from .resnet import CONFIGS, SMALL_INPUT, WIDTHS
 from .resnet_cifar import STAGES, blocks_per_stage
@@ -130,13 +130,7 @@ def make_preact_resnet(
         stages[f"layer{i + 1}"] = nn.Sequential(*blocks)  # (B, width, H / 2**i, W / 2**i)
     stages["norm"] = norm_layer(channels)  # the last unit's extra activation (Section 4.1)
     stages["act"] = act_layer()
-    head = nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # (B, C, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    head = pooled_head(channels, num_classes)
     model = ImageClassifier(nn.Sequential(stages), head)
     for m in model.modules():  # He et al. 2015's initialisation, as the paper uses
         if isinstance(m, nn.Conv2d):

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from torch import nn
 
 from ..layers.conv import BasicBlock, Bottleneck, ConvBNAct, NormLayer
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 
 _PAPER = "He, Zhang, Ren & Sun, Deep Residual Learning for Image Recognition, 2015"
@@ -76,13 +76,7 @@ def make_resnet(
             blocks.append(block(channels, width, stride, **kwargs))
             channels = blocks[-1].out_channels
         stages[f"layer{i + 1}"] = nn.Sequential(*blocks)  # (B, width * expansion, H / 2**i, ...)
-    head = nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # (B, 512 * expansion, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    head = pooled_head(channels, num_classes)
     model = ImageClassifier(nn.Sequential(stages), head)
     for m in model.modules():  # He et al. 2015's initialisation, as the paper uses
         if isinstance(m, nn.Conv2d):

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..errors import ShapeError
 from ..layers.conv import ActLayer, BasicBlock, ConvBNAct, NormLayer
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 from .resnet import _PAPER
 
@@ -124,13 +124,7 @@ def cifar_resnet(
             )
             channels = width
         stages[f"layer{i}"] = nn.Sequential(*blocks)  # (B, 16 * 2**(i-1), 32 / 2**(i-1), ...)
-    head = nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # (B, 64, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    head = pooled_head(channels, num_classes)
     model = ImageClassifier(nn.Sequential(stages), head)
     for m in model.modules():  # He et al. 2015's initialisation, as the paper uses
         if isinstance(m, nn.Conv2d):

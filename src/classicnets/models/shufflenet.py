@@ -32,7 +32,7 @@ from torch import nn
 
 from ..layers.conv import ActLayer, ConvBNAct, NormLayer
 from ..layers.shuffle import ShuffleV1Unit, ShuffleV2Unit
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 
 _PAPER_V1 = (
@@ -78,13 +78,7 @@ def _stem(in_channels: int, image_size: int, norm_layer: NormLayer, act_layer: A
 
 
 def _classifier(channels: int, num_classes: int) -> nn.Sequential:
-    return nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # (B, C, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    return pooled_head(channels, num_classes)
 
 
 def _init(model: nn.Module) -> nn.Module:

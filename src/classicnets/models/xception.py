@@ -26,7 +26,7 @@ from torch import nn
 
 from ..layers.conv import ActLayer, ConvBNAct, NormLayer
 from ..layers.mobile import DepthwiseSeparable
-from ._base import ImageClassifier
+from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 
 _PAPER = "Chollet, Xception: Deep Learning with Depthwise Separable Convolutions, 2017"
@@ -151,13 +151,7 @@ def make_xception(
     for i, width in enumerate(EXIT_CONVS):  # (B, 1536, 10, 10), (B, 2048, 10, 10)
         stages[f"exit_conv{i + 1}"] = separable(channels, width, **kwargs)
         channels = width
-    head = nn.Sequential(
-        OrderedDict(
-            pool=nn.AdaptiveAvgPool2d(1),  # (B, 2048, 1, 1)
-            flatten=nn.Flatten(),
-            fc=nn.Linear(channels, num_classes),
-        )
-    )
+    head = pooled_head(channels, num_classes)
     model = ImageClassifier(nn.Sequential(stages), head)
     for m in model.modules():  # He initialisation, as timm's port
         if isinstance(m, nn.Conv2d):

@@ -151,12 +151,50 @@ def compile_speed(result: dict) -> str:
     return "\n".join([*lines, "", _machine(result), ""])
 
 
+def frontier_accuracy(result: dict) -> str:
+    rows = sorted(result["rows"], key=lambda r: -r["test_accuracy"])
+    first = rows[0]["settings"]
+    lines = [
+        f"# CIFAR-10 accuracy after {result['budget']} of training per model",
+        "",
+        "Written by `benchmarks/frontier_accuracy.py` (settings in its docstring): each model "
+        "with its default recipe and `auto` precision, one cycle over the budget, "
+        f"{first['train_examples']:,} training images; the weights kept are the best on "
+        f"{first['val_examples']:,} validation images, scored once on the first "
+        f"{first['test_examples']:,} test images. `epochs`: what the budget reached. Best "
+        "first; light-weight families marked *.",
+        "",
+        "| model | family | test acc | val (kept) | epochs | images trained | parameters | MACs "
+        "| px | optimizer, lr, batch | wall s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    light = {"SqueezeNet", "MobileNet", "ShuffleNet", "GhostNet", "EfficientNet"}
+    for r in rows:
+        mark = "*" if r["family"] in light else ""
+        lines.append(
+            f"| {r['model']}{mark} | {r['family']} | {r['test_accuracy']:.4f} | "
+            f"{r['val_accuracy']:.4f} | {r['epochs']:g} | {r['images_trained']:,} | "
+            f"{r['params']:,} | {r['macs'] / 1e6:,.1f} M | {r['image_size']} | "
+            f"{r['optimizer']} {r['lr']:g}, {r['batch_size']} | {r['train_wall_seconds']:.0f} |"
+        )
+    m = rows[0]["machine"]
+    dates = ", ".join(sorted({r["date"] for r in rows}))
+    lines += [
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores ({first['torch_threads']} torch threads); "
+        f"torch {m['torch']}. Run on {dates} with `{first['command']}`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 RENDER = {
     "compile_speed": compile_speed,
     "throughput": throughput,
     "precision_accuracy": precision_accuracy,
     "trainer_overhead": trainer_overhead,
     "mnist_vs_keras": mnist_vs_keras,
+    "frontier_accuracy": frontier_accuracy,
 }
 
 

@@ -42,12 +42,12 @@ import time
 from pathlib import Path
 
 import torch
+from _budget import KeepBest, OneCycleOverBudget, TimeBudget
 from _machine import machine
 
 from classicnets.runs import ImageRunConfig
 from classicnets.runs.image import build_for_data, load_splits
 from classicnets.train import Callback, Model
-from classicnets.train.optim import one_cycle
 
 RESULTS = Path(__file__).parent / "results"
 # d2l (PyTorch edition, chapters 7-8): test accuracy after 10 epochs on Fashion-MNIST, and the
@@ -63,63 +63,6 @@ D2L = {
 }
 
 _ORDER = {name: i for i, name in enumerate(D2L)}  # the table's rows in d2l's order, then others
-
-
-class TimeBudget(Callback):
-    """Stop training at the first batch that ends after ``seconds`` of training, and count
-    the batches trained, so fractional epochs can be reported."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self.steps = 0
-        self.began = 0.0
-
-    def on_train_begin(self, logs) -> None:
-        self.began = time.perf_counter()
-
-    def on_train_batch_end(self, step, logs) -> None:
-        self.steps += 1
-        if self.seconds is not None and time.perf_counter() - self.began > self.seconds:
-            self.model.stop_training = True
-
-
-class OneCycleOverBudget(Callback):
-    """The one-cycle learning rate of ``--schedule onecycle`` (0.04 -> 1 over the first quarter,
-    then down to 0, times the recipe's rate), laid over the run's progress: the larger of the
-    share of the epochs done and the share of the time budget used. A run cut by its time
-    budget thus still ends its cycle at a rate near zero."""
-
-    def __init__(self, seconds: float | None, total_steps: int, pct_start: float = 0.25) -> None:
-        self.seconds, self.total_steps, self.pct_start = seconds, total_steps, pct_start
-        self.steps = 0
-        self.began = 0.0
-
-    def on_train_begin(self, logs) -> None:
-        self.began = time.perf_counter()
-
-    def on_train_batch_begin(self, step) -> None:
-        progress = self.steps / self.total_steps
-        if self.seconds:
-            progress = max(progress, (time.perf_counter() - self.began) / self.seconds)
-        factor = one_cycle(progress, self.pct_start, 1.0)
-        for group in self.model.optimizer.param_groups:
-            group["lr"] = self.model.config.lr * factor
-        self.steps += 1
-
-
-class KeepBest(Callback):
-    """Keep a copy of the weights of the best epoch so far by validation accuracy."""
-
-    def __init__(self) -> None:
-        self.best, self.state, self.epoch = -1.0, None, None
-
-    def offer(self, accuracy: float, where) -> None:
-        if accuracy > self.best:
-            self.best, self.epoch = accuracy, where
-            self.state = {k: v.detach().clone() for k, v in self.model.module.state_dict().items()}
-
-    def on_epoch_end(self, epoch, logs) -> None:
-        self.offer(logs["val_accuracy"], epoch + 1)
 
 
 def run_one(name: str, args: argparse.Namespace) -> dict:

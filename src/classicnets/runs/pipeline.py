@@ -220,6 +220,8 @@ def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> No
     if progress:
         callbacks.append(ProgressBar())
     title = prepared.get("title", f"{config.model} on {config.data}")
+    level = getattr(getattr(model, "vocabulary", None), "level", None)
+    token = {"char": "character"}.get(level, level or "token")  # curves: bits per character
     try:
         model.fit(
             prepared["train"],
@@ -234,7 +236,7 @@ def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> No
     except TrainingDivergedError as err:
         kept = run_dir / "last.safetensors"
         if (run_dir / "metrics.csv").exists():
-            write_curves(run_dir, title)
+            write_curves(run_dir, title, token)
         if kept.exists():
             where = f"the last good checkpoint is {kept} (best, if any, is from before it)"
         else:
@@ -251,7 +253,7 @@ def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> No
             f"Interrupted at step {step} of epoch {epoch + 1}; saved where training stood in "
             f"{run_dir}/last: continue with `classicnets train --resume {run_dir}`."
         ) from None
-    write_curves(run_dir, title)
+    write_curves(run_dir, title, token)
 
 
 def _finish(run_dir: Path, task, config: RunConfig, trained: Model, began: float) -> RunResult:

@@ -94,11 +94,13 @@ def write_json(path: Path, data: Any) -> None:
     write_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
-def write_curves(run_dir: Path, title: str) -> None:
-    """Plot ``metrics.csv`` into ``curves.png``."""
+def write_curves(run_dir: Path, title: str, token: str = "token") -> None:
+    """Plot ``metrics.csv`` into ``curves.png`` (a text run's loss also in bits per
+    ``token``)."""
     from ..viz.curves import plot_curves, read_metrics
 
-    plot_curves(read_metrics(run_dir / "metrics.csv"), run_dir / "curves.png", title=title)
+    metrics = read_metrics(run_dir / "metrics.csv")
+    plot_curves(metrics, run_dir / "curves.png", title=title, token=token)
 
 
 def read_json(path: Path) -> Any:

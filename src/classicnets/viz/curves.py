@@ -1,11 +1,20 @@
-"""Training curves: loss and accuracy per epoch, training and validation, from a run's
-metrics.csv (the test split is scored once, at the end, and never drawn per epoch)."""
+"""Training curves: loss, accuracy and the learning rate per epoch, training and validation,
+from a run's metrics.csv (the test split is scored once, at the end, and never drawn per
+epoch).
+
+A language model's run (its metrics have a ``perplexity`` column) logs its loss in nats per
+token; its loss panel adds an axis in bits per token (loss / ln 2), the unit character models
+are compared in.
+"""
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
+
+from ._figure import pyplot, save_figure
 
 
 def read_metrics(path: str | os.PathLike) -> dict[str, list[float]]:
@@ -19,30 +28,71 @@ def read_metrics(path: str | os.PathLike) -> dict[str, list[float]]:
     return columns
 
 
-def plot_curves(metrics: dict[str, list[float]], path: str | os.PathLike, title: str = "") -> Path:
-    """Draw loss (left) and accuracy (right) per epoch for training and validation; write a
-    PNG atomically and return its path."""
-    import matplotlib
+def is_text_run(metrics: dict[str, list[float]]) -> bool:
+    """A language model's metrics: they carry a perplexity (the exp of the loss in nats)."""
+    return bool(metrics.get("perplexity") or metrics.get("val_perplexity"))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    epochs = metrics.get("epoch") or list(range(1, len(metrics.get("loss", [])) + 1))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
-    for ax, key, label in ((axes[0], "loss", "loss"), (axes[1], "accuracy", "accuracy")):
-        for prefix, name, style in (("", "training", "-o"), ("val_", "validation", "-s")):
-            values = metrics.get(prefix + key)
-            if values:
-                ax.plot(epochs[: len(values)], values, style, markersize=3, label=name)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
+def _series(ax, epochs: list[float], metrics: dict[str, list[float]], key: str) -> None:
+    for prefix, name, style in (("", "training", "-o"), ("val_", "validation", "-s")):
+        values = metrics.get(prefix + key)
+        if values:
+            ax.plot(epochs[: len(values)], values, style, markersize=3, label=name)
+    if ax.lines:
         ax.legend()
+
+
+def plot_curves(
+    metrics: dict[str, list[float]],
+    path: str | os.PathLike,
+    title: str = "",
+    *,
+    token: str = "token",
+) -> Path:
+    """Draw loss, accuracy (when logged) and the learning rate (when logged) per epoch, for
+    training and validation; write a PNG atomically and return its path.
+
+    Args:
+        metrics: columns of a metrics.csv (:func:`read_metrics`): ``epoch``, ``loss``,
+            ``accuracy``, ``val_*``, ``lr``, ...
+        path: the PNG to write.
+        title: the picture's title: model, data and split.
+        token: what a language model predicts (``"character"``, ``"word"``): names its
+            bits-per-token axis.
+
+    Returns:
+        The path written.
+    """
+    plt = pyplot()
+    epochs = metrics.get("epoch") or list(range(1, len(metrics.get("loss", [])) + 1))
+    text = is_text_run(metrics)
+    panels = ["loss"]
+    if metrics.get("accuracy") or metrics.get("val_accuracy"):
+        panels.append("accuracy")
+    if metrics.get("lr"):
+        panels.append("lr")
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.6 * len(panels), 3.4), constrained_layout=True, squeeze=False
+    )
+    for ax, panel in zip(axes[0], panels, strict=True):
+        if panel == "lr":
+            rates = metrics["lr"]  # each epoch's last update's, what metrics.csv logs
+            ax.plot(epochs[: len(rates)], rates, "-o", markersize=3, color="C2")
+            ax.set_ylabel("learning rate (epoch's last update)")
+            ax.set_ylim(bottom=0)
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+        else:
+            _series(ax, epochs, metrics, panel)
+            name = "next-token accuracy" if text and panel == "accuracy" else panel
+            ax.set_ylabel(f"{name} (nats per {token})" if text and panel == "loss" else name)
+        if text and panel == "loss":
+            bits = ax.secondary_yaxis(
+                "right", functions=(lambda n: n / math.log(2), lambda b: b * math.log(2))
+            )
+            bits.set_ylabel(f"bits per {token}")
+        ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path)

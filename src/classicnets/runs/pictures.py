@@ -1,0 +1,421 @@
+"""The pictures of a run (``classicnets viz RUN WHAT``): a table of what can be drawn, for which
+kind of run, and how, each drawing from a :class:`~.views.RunView` through the ``viz/``
+functions; plus the pictures that need no run (the vanishing-gradient comparison, the
+learning-rate range test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..errors import ClassicnetsError, unknown_name
+from .views import RunView, open_view
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``viz`` was told beside the run and the picture (each picture reads its own)."""
+
+    index: int | None = None
+    image: str | None = None
+    split: str = "test"
+    layer: str | None = None
+    unit: tuple[int, int] | None = None
+    prompt: str | None = None
+    steps: int = 50
+    top: int = 8
+
+
+@dataclass(frozen=True)
+class Picture:
+    name: str
+    kinds: tuple[str, ...]  # the kinds of run it is drawn for: "image", "text"
+    summary: str
+    draw: Callable[[RunView, Options, Path], Path]
+
+
+def _filters(view: RunView, o: Options, out: Path) -> Path:
+    from ..viz.filters import plot_filters
+
+    return plot_filters(view.model.module, out, f"{view.title()}: learned kernels", o.layer)
+
+
+def _features(view: RunView, o: Options, out: Path) -> Path:
+    from ..viz.features import plot_features
+
+    s = view.sample(index=o.index, image=o.image, split=o.split)
+    title = f"{view.title()}: feature maps of {s.caption}"
+    return plot_features(view.model.module, s.x, s.raw, out, title, top=o.top)
+
+
+def _test_predictions(view: RunView, split: str) -> tuple[torch.Tensor, torch.Tensor, object]:
+    part = view.split(split)
+    logits = view.model.predict(part.images)
+    return torch.softmax(logits.float(), dim=-1), part.labels, part
+
+
+def _confusion(view: RunView, o: Options, out: Path) -> Path:
+    from ..viz.confusion import plot_confusion
+
+    probs, labels, _ = _test_predictions(view, o.split)
+    return plot_confusion(probs.argmax(-1), labels, view.class_names(), out, view.title(o.split))
+
+
+def _mistakes(view: RunView, o: Options, out: Path) -> Path:
+    from ..viz.mistakes import plot_mistakes
+
+    probs, labels, part = _test_predictions(view, o.split)
+    title = f"{view.title(o.split)}: the most confident mistakes"
+    return plot_mistakes(part.images, labels, probs, view.class_names(), out, title)
+
+
+def _saliency(view: RunView, o: Options, out: Path) -> Path:
+    from ..viz.saliency import plot_saliency
+
+    s = view.sample(index=o.index, image=o.image, split=o.split)
+    title = f"{view.title()}: what {s.caption} is classified by"
+    module = view.model.module
+    return plot_saliency(module, s.x, s.raw, None, view.class_names(), out, title, layer=o.layer)
+
+
+def _receptive(view: RunView, o: Options, out: Path) -> Path:
+    from ..analysis.activations import stage_outputs
+    from ..viz.receptive import plot_receptive
+
+    s = view.sample(index=o.index, image=o.image, split=o.split)
+    layer = o.layer
+    if layer is None:  # the deepest stage that still has a spatial map
+        with torch.no_grad():
+            layer = stage_outputs(view.model.module, s.x)[-1][0]
+    title = f"{view.title()}: what one unit of {layer} sees of {s.caption}"
+    shape = tuple(s.raw.shape)
+    return plot_receptive(view.model.module, s.raw, layer, o.unit, out, title, shape)
+
+
+def _gradients(view: RunView, o: Options, out: Path) -> Path:
+    from ..train.gradients import gradient_norms
+    from ..viz.gradients import plot_gradient_norms
+
+    data = view.split("train")
+    model = _compiled_copy(view)
+    results = {view.title(): gradient_norms(model, data, steps=o.steps, seed=0)}
+    title = f"{view.title()}: gradient norm per layer over {o.steps} updates from its weights"
+    return plot_gradient_norms(results, out, title)
+
+
+def _compiled_copy(view: RunView):
+    """The run's model, compiled with the run's optimizer and schedule (for a probe)."""
+    from ..train import Model
+
+    config = view.opened.config
+    if config is None:
+        raise ClassicnetsError("A lone checkpoint records no optimizer; draw this from a run.")
+    config, _ = config.with_recipe()
+    config = dataclasses.replace(config, device="cpu", precision="fp32", compile=False)
+    model = Model(view.model.module, device="cpu", mean=view.model.mean, std=view.model.std)
+    steps = -(-len(view.split("train")) // config.batch_size)
+    model.compile(**(config.compile_options(steps) | {"channels_last": False}))
+    return model
+
+
+def _lr(view: RunView, o: Options, out: Path) -> Path:
+    from ..viz.lr import plot_lr_schedule
+    from .schedule import lr_per_step
+
+    config = view.opened.config
+    plan = (view.model.resume_point or {}).get("plan") if view.model.resume_point else None
+    if config is None or not plan:
+        raise ClassicnetsError(
+            "This checkpoint does not record its training plan; draw lr from a run directory."
+        )
+    rates = lr_per_step(dataclasses.replace(config, epochs=plan["epochs"]), plan["steps"])
+    title = f"{view.title()}: the learning rate of every update"
+    return plot_lr_schedule(rates, plan["steps"], out, title)
+
+
+def _curves(view: RunView, o: Options, out: Path) -> Path:
+    from ..viz.curves import plot_curves, read_metrics
+
+    metrics = view.opened.run_dir / "metrics.csv" if view.opened.run_dir else None
+    if metrics is None or not metrics.is_file():
+        raise ClassicnetsError("This run has no metrics.csv to draw curves from.")
+    token = "character" if getattr(view.model, "vocabulary", None) is not None else "token"
+    if token == "character" and view.model.vocabulary.level == "word":
+        token = "word"
+    return plot_curves(read_metrics(metrics), out, title=view.title(), token=token)
+
+
+def _tokens(view: RunView, o: Options) -> tuple[torch.Tensor, list[str]]:
+    """The prompt's token ids and texts; without ``--prompt``, the start of the run's test
+    text (as many tokens as the model reads, at most 40)."""
+    from ..analysis.attention_maps import encode_prompt
+
+    vocabulary = view.model.vocabulary
+    if o.prompt is not None:
+        ids = encode_prompt(o.prompt, vocabulary)
+    else:
+        from .text import load_text
+
+        if view.opened.config is None:
+            raise ClassicnetsError("A lone checkpoint records no text; pass --prompt TEXT.")
+        context = getattr(view.model.module, "context", None) or 40
+        ids = load_text(view.opened.config).test[: min(40, context)]
+    return ids, [vocabulary.tokens[i] for i in ids.tolist()]
+
+
+def _require(view: RunView, kinds: tuple[type, ...], message: str) -> None:
+    """Refuse a picture the model has no layers for, before any text is read."""
+    if not any(isinstance(m, kinds) for m in view.model.module.modules()):
+        raise ClassicnetsError(f"{view.title()} {message}")
+
+
+def _attention(view: RunView, o: Options, out: Path) -> Path:
+    from ..analysis.attention_maps import attention_maps
+    from ..layers.attention import MultiHeadAttention
+    from ..viz.text import plot_attention
+
+    _require(view, (MultiHeadAttention,), "has no attention layers; draw its gates instead.")
+    ids, labels = _tokens(view, o)
+    maps = attention_maps(view.model.module, ids)
+    title = f"{view.title()}: attention on the prompt"
+    return plot_attention(maps, labels, out, title, layer=_layer_number(o.layer))
+
+
+def _gates(view: RunView, o: Options, out: Path) -> Path:
+    from ..analysis.gates import recurrent_gates
+    from ..layers.recurrent import GRU, LSTM
+    from ..viz.text import plot_gates
+
+    message = "has no LSTM or GRU layer, so no gates; draw its attention instead."
+    _require(view, (LSTM, GRU, torch.nn.LSTM, torch.nn.GRU), message)
+    ids, labels = _tokens(view, o)
+    gates = recurrent_gates(view.model.module, ids)
+    title = f"{view.title()}: gates along the prompt"
+    return plot_gates(gates, labels, out, title, layer=_layer_number(o.layer))
+
+
+def _layer_number(layer: str | None) -> int | None:
+    if layer is None:
+        return None
+    try:
+        return int(layer)
+    except ValueError:
+        raise ClassicnetsError(
+            f"--layer for a text picture is a layer number (0 is the first), got {layer!r}."
+        ) from None
+
+
+PICTURES: dict[str, Picture] = {
+    p.name: p
+    for p in (
+        Picture(
+            "filters", ("image",), "the learned kernels of the first (or --layer) conv", _filters
+        ),
+        Picture("features", ("image",), "feature maps of every stage for one image", _features),
+        Picture("confusion", ("image",), "confusion matrix and per-class accuracy", _confusion),
+        Picture("mistakes", ("image",), "the most confidently misclassified images", _mistakes),
+        Picture("saliency", ("image",), "occlusion, gradient saliency and Grad-CAM", _saliency),
+        Picture("receptive", ("image",), "the input region one unit sees", _receptive),
+        Picture("gradients", ("image",), "gradient norm per layer over updates", _gradients),
+        Picture("lr", ("image", "text"), "the learning rate of every update", _lr),
+        Picture("curves", ("image", "text"), "loss, accuracy and learning rate per epoch", _curves),
+        Picture("attention", ("text",), "attention maps of a Transformer on a prompt", _attention),
+        Picture("gates", ("text",), "LSTM/GRU gate activations along a prompt", _gates),
+    )
+}
+
+
+def picture(name: str) -> Picture:
+    if name not in PICTURES:
+        raise unknown_name("picture", name, PICTURES)
+    return PICTURES[name]
+
+
+def check_fits(view: RunView, chosen: Picture) -> None:
+    """A picture of image runs asked of a text run (or the reverse): one sentence."""
+    if view.kind in chosen.kinds:
+        return
+    fitting = sorted(n for n, p in PICTURES.items() if view.kind in p.kinds)
+    article = "an" if view.kind == "image" else "a"
+    raise ClassicnetsError(
+        f"'{chosen.name}' is a picture of {' and '.join(chosen.kinds)} runs, and "
+        f"{view.title()} is {article} {view.kind} run; its pictures are: {', '.join(fitting)}."
+    )
+
+
+def draw(
+    run: str | os.PathLike,
+    what: str,
+    *,
+    out: str | os.PathLike | None = None,
+    options: Options | None = None,
+    device: str = "cpu",
+) -> Path:
+    """Draw picture ``what`` of the run at ``run`` into ``out`` (default ``RUN/WHAT.png``).
+
+    Everything is checked (the picture's name, the run, that the picture fits the run, where
+    it goes) before anything is computed or written.
+    """
+    chosen = picture(what)
+    view = open_view(run, device=device)
+    check_fits(view, chosen)
+    target = _output_path(out, view, what)
+    return chosen.draw(view, options or Options(), target)
+
+
+def _output_path(out, view: RunView, what: str) -> Path:
+    if out is None:
+        if view.opened.run_dir is None:
+            raise ClassicnetsError("A lone checkpoint has no run directory; pass --out FILE.")
+        return view.opened.run_dir / f"{what}.png"
+    path = Path(out)
+    if path.suffix.lower() != ".png":
+        raise ClassicnetsError(f"--out must name a .png file, got {out}.")
+    if not path.parent.is_dir():
+        raise ClassicnetsError(f"The folder of --out, {path.parent}, does not exist.")
+    return path
+
+
+def compare_gradients(
+    models: Sequence[str],
+    *,
+    data: str = "digits",
+    data_dir: str | None = None,
+    steps: int = 50,
+    seed: int = 0,
+    out: str | os.PathLike = "gradients.png",
+) -> tuple[Path, dict[str, dict]]:
+    """The vanishing-gradient figure: the gradient norm of every layer of each freshly
+    initialised model (same data, seed, optimizer: each model's recipe) over its first
+    ``steps`` updates, in one picture. A model is a registry name, with builder arguments
+    after colons: ``mlp:activation=sigmoid:hidden=32*9`` (see :func:`parse_model_spec`)."""
+    from ..train.gradients import gradient_norms
+    from ..viz.gradients import plot_gradient_norms
+    from .config import ImageRunConfig
+    from .image import build_for_data, load_splits
+
+    if len(models) < 1:
+        raise ClassicnetsError("--compare needs at least one model name.")
+    path = Path(out)
+    if path.suffix.lower() != ".png" or not path.parent.is_dir():
+        raise ClassicnetsError(f"--out must name a .png file in an existing folder, got {out}.")
+    results: dict[str, dict] = {}
+    specs = [parse_model_spec(spec) for spec in models]  # all checked before any data is read
+    for name, kwargs in specs:
+        given = ImageRunConfig(model=name, data=data, data_dir=data_dir, seed=seed)
+        config, _ = given.with_recipe()
+        splits = load_splits(config)
+        module, size, _ = build_for_data(name, splits.train, None, kwargs, seed)
+        train = splits.train.resized(size)
+        model = _fresh_model(module, config, train)
+        results[_label(name, kwargs)] = gradient_norms(model, train, steps=steps, seed=seed)
+    title = f"gradient norm per layer at initialisation, {data}, {steps} updates"
+    return plot_gradient_norms(results, path, title), results
+
+
+def _fresh_model(module, config, train):
+    from ..train import Model
+
+    config = dataclasses.replace(config, device="cpu", precision="fp32", compile=False)
+    model = Model(module, device="cpu", mean=train.mean, std=train.std)
+    steps = -(-len(train) // config.batch_size)
+    return model.compile(**(config.compile_options(steps) | {"channels_last": False}))
+
+
+def parse_model_spec(spec: str) -> tuple[str, dict]:
+    """``"mlp:activation=sigmoid:hidden=32*9"`` -> ``("mlp", {"activation": "sigmoid",
+    "hidden": (32,) * 9})``: a registry name, then ``key=value`` builder arguments, each value a
+    number, a word, or a comma-separated list whose items may repeat (``32*9``: nine 32s).
+
+    Raises:
+        ClassicnetsError: an unknown model (close names suggested), an argument its builder
+            does not take (those it takes listed), or a part without ``=``.
+    """
+    import inspect
+
+    from ..models import model_info
+
+    name, *parts = spec.split(":")
+    info = model_info(name)
+    takes = set(inspect.signature(info.builder).parameters) - {"num_classes", "in_channels"}
+    kwargs: dict = {}
+    for part in parts:
+        key, eq, value = part.partition("=")
+        if not eq or not key:
+            raise ClassicnetsError(f"'{part}' in '{spec}' is not KEY=VALUE (e.g. hidden=32*9).")
+        if key not in takes:
+            raise ClassicnetsError(
+                f"{name}'s builder takes no argument '{key}'; it takes {', '.join(sorted(takes))}."
+            )
+        items: list = []
+        for item in value.split(","):
+            word, star, count = item.partition("*")
+            repeat = int(count) if star and count.isdigit() else 1
+            items += [_number(word)] * repeat
+        kwargs[key] = tuple(items) if "," in value or "*" in value else items[0]
+    return name, kwargs
+
+
+def _number(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _label(name: str, kwargs: dict | None) -> str:
+    from ..models import create_model
+
+    act = dict(kwargs or {}).get("activation")
+    depth = dict(kwargs or {}).get("hidden")
+    label = f"{name}, {len(depth) + 1} layers" if isinstance(depth, tuple) else name
+    if act is None:
+        with torch.device("meta"):
+            module = create_model(name)
+        kinds = {type(m).__name__ for m in module.modules()}
+        act = next((a for a in ("Sigmoid", "Tanh", "ReLU") if a in kinds), None)
+    return f"{label} ({act.lower()})" if act else label
+
+
+def find_lr(
+    config,
+    *,
+    out: str | os.PathLike | None = None,
+    steps: int = 100,
+    start: float = 1e-7,
+    end: float = 10.0,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[Path, dict]:
+    """The learning-rate range test (Smith) of ``config.model`` on ``config.data``, with the
+    run's optimizer, batch size and precision (its recipe where not given): loss against a rate
+    growing exponentially each update, on a copy of a fresh model; the picture and the result.
+    """
+    from ..train.lr_find import lr_range_test
+    from ..viz.lr import plot_lr_find
+    from .pipeline import TASKS
+
+    path = Path(out) if out is not None else Path(f"lr-find-{config.model}-{config.data}.png")
+    if path.suffix.lower() != ".png" or not path.parent.is_dir():
+        raise ClassicnetsError(f"--out must name a .png file in an existing folder, got {out}.")
+    config, _ = config.with_recipe()
+    prepared = TASKS[config.KIND].prepare(config, notify or (lambda _: None))
+    model = prepared["model"]
+    result = lr_range_test(
+        model,
+        prepared["train"],
+        start=start,
+        end=end,
+        steps=steps,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+    title = f"{config.model} on {config.data}: the learning-rate range test ({config.optimizer})"
+    return plot_lr_find(result, path, title), result

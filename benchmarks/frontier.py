@@ -1,8 +1,6 @@
 """The efficiency frontier: every registered image model at its CIFAR-10 form (3x32x32, or its
 smallest input), its parameters, MACs, inference latency at batch 1 and throughput at batch 128
-on this CPU. Accuracy after a fixed training budget per model is not measured here yet: the
-issue's frontier wants it, and at a few minutes per model the 70-odd models take hours on two
-cores (the Fashion-MNIST zoo, ``zoo_fashion_mnist.py``, does it for the classic seven).
+on this CPU. Accuracy after a fixed training budget per model is ``frontier_accuracy.py``'s.
 
 Latency and throughput use the precision ``auto`` picks (bfloat16 + channels-last where the CPU
 has it), in eval mode without gradients: the median of ``--repeats`` timed calls after a
@@ -91,8 +89,8 @@ def markdown(result: dict) -> str:
         "# The efficiency frontier at the CIFAR-10 form",
         "",
         f"Precision: {result['precision']}. Latency: batch 1; throughput: batch 128; inference "
-        "in eval mode, the median of timed calls after a warm-up. No accuracy yet (see the "
-        "script's docstring).",
+        "in eval mode, the median of timed calls after a warm-up. Accuracy after a fixed budget: "
+        "frontier_accuracy.md.",
         "",
         "| model | family | px | parameters | MACs | latency ms | images/s |",
         "|---|---|---:|---:|---:|---:|---:|",

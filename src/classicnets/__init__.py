@@ -4,7 +4,7 @@ trained in minutes."""
 from .analysis import summary
 from .data import ImageDataset, list_datasets, load_dataset
 from .errors import ClassicnetsError
-from .models import create_model, list_models, register_model
+from .models import create_model, list_models, load_weights, register_model
 from .train import Callback, History, Model, load
 
 __version__ = "0.1.0"
@@ -21,6 +21,7 @@ __all__ = [
     "list_models",
     "load",
     "load_dataset",
+    "load_weights",
     "register_model",
     "summary",
 ]

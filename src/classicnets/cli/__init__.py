@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import ClassicnetsError
 from .common import stderr
 
-COMMAND_MODULES = ("train", "evaluate", "data", "zoo", "ops", "text", "viz", "serve")
+COMMAND_MODULES = ("train", "evaluate", "data", "zoo", "ops", "text", "viz", "serve", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

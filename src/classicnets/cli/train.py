@@ -7,15 +7,19 @@ language models share one command, and a flag only the other kind takes is one s
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 
 from ..errors import ClassicnetsError
 from ..runs import ImageRunConfig, TextRunConfig, config_for_model, resume, train
+from ..runs.launch import launch
 from ..runs.rundir import open_run
+from ..train.distributed import LAUNCHED_ENV, LostPeerError, rank_from_env, torchrun_world
 from .common import emit_json, note_printer, results_console, stderr
 from .flags import add_config_flags, given_settings
 
 CONFIGS = [ImageRunConfig, TextRunConfig]
-RESUME_FLAGS = {"epochs", "device"}
+RESUME_FLAGS = {"epochs", "device", "nproc"}
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -34,13 +38,52 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--resume",
         default=None,
         metavar="RUN_DIR",
-        help="continue a run from its last checkpoint (only --epochs and --device may change)",
+        help="continue a run from its last checkpoint (only --epochs and --device may change; "
+        "--nproc must be the run's)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document of results")
     p.set_defaults(func=cmd_train)
 
 
+def _flags(settings: dict) -> list[str]:
+    """The command line that gives ``settings`` (a worker's, without --nproc)."""
+    argv = []
+    for name, value in settings.items():
+        if name not in ("model", "nproc"):
+            flag = "--" + name.replace("_", "-")
+            argv += [flag] if value is True else [flag, str(value)]
+    return argv
+
+
+def _launch_if_asked(nproc: int, argv: list[str], args: argparse.Namespace) -> int | None:
+    """With ``--nproc`` above 1 outside torchrun: run ``argv`` in that many processes (None:
+    this process trains, alone or as one rank torchrun started)."""
+    world = torchrun_world()
+    if world is not None:
+        if nproc not in (1, world):
+            raise ClassicnetsError(
+                f"--nproc {nproc} starts its own processes, but this one is one of {world} "
+                "torchrun started; give torchrun's --nproc-per-node alone."
+            )
+        return None
+    if nproc == 1:
+        return None
+    return launch([*argv, *(["--json"] if args.json else [])], nproc)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    follower = rank_from_env() != 0
+    try:
+        return _train(args)
+    except ClassicnetsError as err:
+        if follower and not isinstance(err, LostPeerError):
+            return err.exit_code  # rank 0 met the same and says it
+        if isinstance(err, LostPeerError) and os.environ.get(LAUNCHED_ENV):
+            return err.exit_code  # the launcher names the rank that failed
+        raise
+
+
+def _train(args: argparse.Namespace) -> int:
     console = stderr()
     notes = note_printer(console)
 
@@ -62,6 +105,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "--resume continues a run with its own settings; only --epochs and --device "
                 f"may be given with it, not --{clash[0].replace('_', '-')}."
             )
+        nproc = dataclasses.replace(config, nproc=args.nproc or config.nproc).nproc  # checked
+        resumed = ["train", "--resume", str(args.resume), *_flags(given)]
+        code = _launch_if_asked(nproc, resumed, args)
+        if code is not None:
+            return code
         result = resume(
             args.resume,
             epochs=args.epochs,
@@ -74,7 +122,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         given = given_settings(args, cls, CONFIGS)
         if args.model is not None:
             given["model"] = args.model
-        result = train(cls(**given), notify=notes, announce=announce)
+        config = cls(**given)  # every value checked before any process starts
+        argv = ["train", *([args.model] if args.model else []), *_flags(given)]
+        code = _launch_if_asked(config.nproc, argv, args)
+        if code is not None:
+            return code
+        result = train(config, notify=notes, announce=announce)
+    if result is None:  # a rank other than 0: rank 0 tells the results
+        return 0
     out = results_console(args.json)
     out.print(result.summary(), soft_wrap=True)
     out.print(f"run directory: {result.run_dir}", soft_wrap=True)

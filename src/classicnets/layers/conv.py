@@ -72,8 +72,24 @@ class ConvBNAct(nn.Sequential):
         self.out_channels = out_channels
 
 
+class TowerLocalResponseNorm(nn.LocalResponseNorm):
+    """Local response normalisation within each of ``towers`` equal groups of channels, as on
+    AlexNet's two GPUs: no map is normalised with the other tower's maps (with one tower, the
+    plain ``nn.LocalResponseNorm``)."""
+
+    def __init__(self, size: int, alpha: float, beta: float, k: float, towers: int = 1) -> None:
+        super().__init__(size, alpha=alpha, beta=beta, k=k)
+        self.towers = towers
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        norm = super().forward
+        if self.towers == 1:
+            return norm(x)
+        return torch.cat([norm(part) for part in x.chunk(self.towers, dim=1)], dim=1)
+
+
 def local_response_norm(
-    size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0
+    size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0, towers: int = 1
 ) -> nn.LocalResponseNorm:
     """Local response normalisation with AlexNet's constants, in the paper's convention.
 
@@ -86,11 +102,12 @@ def local_response_norm(
         alpha: the paper's alpha.
         beta: the exponent.
         k: the additive constant.
+        towers: normalise within this many equal channel groups (AlexNet's two GPUs).
 
     Returns:
         The normalisation layer; it has no parameters.
     """
-    return nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=k)
+    return TowerLocalResponseNorm(size, alpha * size, beta, k, towers)
 
 
 class Concat(nn.Module):

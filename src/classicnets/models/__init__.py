@@ -36,8 +36,11 @@ from ._registry import (
     register_model,
     small_input_note,
 )
+from .weights import load_weights, map_state_dict
 
 __all__ = [
+    "load_weights",
+    "map_state_dict",
     "ImageClassifier",
     "ModelInfo",
     "create_model",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from ..errors import ClassicnetsError, ShapeError, unknown_name
+from .weights import load_weights
 
 Builder = Callable[..., nn.Module]
 
@@ -97,7 +99,14 @@ def model_info(name: str) -> ModelInfo:
         raise unknown_name("model", name, _MODELS) from None
 
 
-def create_model(name: str, *, seed: int | None = None, **kwargs) -> nn.Module:
+def create_model(
+    name: str,
+    *,
+    seed: int | None = None,
+    weights: str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
+    weights_source: str = "auto",
+    **kwargs,
+) -> nn.Module:
     """Build a registered model by name.
 
     Args:
@@ -105,6 +114,10 @@ def create_model(name: str, *, seed: int | None = None, **kwargs) -> nn.Module:
         seed: initialise the weights from this seed (the same seed gives the same weights,
             bit for bit, on one machine); the caller's random streams are left as they were.
             None draws from the global stream, as torch's builders do.
+        weights: a ``.safetensors`` or torch ``.pth`` file (or a state dict) to load after
+            building, in our layout or torchvision's or timm's (see :func:`load_weights`).
+        weights_source: whose layout ``weights`` is in: ``"auto"``, ``"classicnets"``,
+            ``"torchvision"`` or ``"timm"``.
         **kwargs: passed to the builder, typically ``num_classes``, ``in_channels`` and
             ``image_size``. Keywords the builder does not take are an error.
 
@@ -112,7 +125,8 @@ def create_model(name: str, *, seed: int | None = None, **kwargs) -> nn.Module:
         The freshly initialised ``nn.Module``.
 
     Raises:
-        ClassicnetsError: for an unknown name or keyword, or fewer than one class.
+        ClassicnetsError: for an unknown name or keyword, fewer than one class, or weights
+            for another architecture.
         ShapeError: for an ``image_size`` under the model's ``min_image_size``.
     """
     info = model_info(name)
@@ -142,6 +156,8 @@ def create_model(name: str, *, seed: int | None = None, **kwargs) -> nn.Module:
             module = info.builder(**kwargs)
     # Remembered so a checkpoint can rebuild the same network by name (see train.checkpoint).
     module.classicnets_spec = {"name": name, "kwargs": dict(kwargs)}
+    if weights is not None:
+        load_weights(module, weights, source=weights_source)
     return module
 
 

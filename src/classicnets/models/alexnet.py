@@ -75,6 +75,7 @@ def make_alexnet(
     ceil_mode: bool = False,
     hidden: int = 4096,
     dropout: float = 0.5,
+    towers: int = 1,
 ) -> ImageClassifier:
     """Build an AlexNet-shaped network from a table of convolutions.
 
@@ -86,6 +87,7 @@ def make_alexnet(
         ceil_mode: round the max pooling's output size up (ZFNet) instead of down.
         hidden: width of the two hidden fully connected layers.
         dropout: dropout probability after each hidden fully connected layer.
+        towers: the paper's GPUs: local response normalisation stays within each tower's maps.
 
     Returns:
         The network; ``features`` ends with the last pooling, ``head`` flattens and classifies.
@@ -99,7 +101,9 @@ def make_alexnet(
         )
         layers[f"relu{i}"] = nn.ReLU()
         if row.lrn:
-            layers[f"lrn{i}"] = local_response_norm(size=5, alpha=1e-4, beta=0.75, k=2.0)
+            layers[f"lrn{i}"] = local_response_norm(
+                size=5, alpha=1e-4, beta=0.75, k=2.0, towers=towers
+            )
         if row.pool:
             side = conv_output_size(side, 3, stride=2, ceil_mode=ceil_mode)
             layers[f"pool{i}"] = nn.MaxPool2d(3, 2, ceil_mode=ceil_mode)
@@ -132,9 +136,15 @@ def alexnet_original(
 ) -> ImageClassifier:
     """AlexNet as in the paper: two towers as grouped convolutions, ReLU, LRN (k=2, n=5,
     alpha=1e-4, beta=0.75) after conv1 and conv2, overlapping 3x3/2 max pooling, dropout 0.5 in
-    FC6 and FC7; 60,965,224 parameters at 1,000 classes. Needs images of 67 px or more."""
+    FC6 and FC7; 60,965,224 parameters at 1,000 classes. Each LRN normalises within its own
+    tower's maps, as each GPU did. Needs images of 67 px or more. Split over two devices as in
+    the paper's Figure 2: :func:`~classicnets.models.alexnet_split.split_alexnet`."""
     return make_alexnet(
-        ALEXNET_ORIGINAL, num_classes=num_classes, in_channels=in_channels, image_size=image_size
+        ALEXNET_ORIGINAL,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        image_size=image_size,
+        towers=2,
     )
 
 

@@ -87,7 +87,10 @@ class TrainableSubsampling(nn.Module):
         return k, k, (0, 0), (1, 1), False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        sums = F.avg_pool2d(x, self.kernel_size, divisor_override=1)  # (B, C, H / 2, W / 2)
+        # A mean times the window's size (exact: a power of two) rather than divisor_override,
+        # which the ONNX exporter drops.
+        k = self.kernel_size
+        sums = F.avg_pool2d(x, k) * (k * k)  # (B, C, H / 2, W / 2)
         return sums * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 

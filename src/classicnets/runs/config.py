@@ -9,6 +9,7 @@ sentence naming the flag.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -131,6 +132,15 @@ class RunConfig:
         "only) or 'auto' (at most once a minute, writing at most 2 %% of the time)",
         metavar="N|Ns",
     )
+    nproc: int = setting(
+        1,
+        "processes training one model together (data parallel: each takes --batch-size "
+        "examples of every global batch); under torchrun, torchrun's own count",
+    )
+    sync_bn: bool = setting(False, "several processes: BatchNorm statistics of the global batch")
+    tensorboard: bool = setting(
+        False, "also write TensorBoard event files to RUN/tensorboard (classicnets[tensorboard])"
+    )
     out: str | None = setting(None, "run directory", default_text="runs/MODEL-DATA-TIME")
     model_kwargs: dict = setting({}, "more arguments of the model's builder", cli=False)
     recipe: str | None = setting(None, "the recipe row the run's defaults came from", cli=False)
@@ -152,6 +162,12 @@ class RunConfig:
         _whole("batch_size", self.batch_size, optional=True)
         _whole("seed", self.seed, least=0)
         _whole("patience", self.patience, optional=True)
+        _whole("nproc", self.nproc)
+        if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ClassicnetsError(
+                "--tensorboard needs the tensorboard package; install it with: "
+                "pip install 'classicnets[tensorboard]'."
+            )
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise unknown_name("optimizer", self.optimizer, OPTIMIZERS)
         if self.schedule is not None and self.schedule not in SCHEDULES:
@@ -279,10 +295,27 @@ class ImageRunConfig(RunConfig):
         metavar="N",
         default_text="all",
     )
+    model_parallel: int = setting(
+        1,
+        "devices one model's layers are split over: 2 puts alexnet_original's two towers on "
+        "two GPUs as in the paper (with one device, both towers run on it)",
+    )
 
     def check(self) -> None:
         super().check()
         dataset_info(self.data)  # unknown names fail here, with suggestions
+        if self.model_parallel not in (1, 2) or isinstance(self.model_parallel, bool):
+            raise ClassicnetsError(
+                "--model-parallel must be 1 or 2 (AlexNet's two towers), got "
+                f"{self.model_parallel!r}."
+            )
+        if self.model_parallel == 2 and self.model != "alexnet_original":
+            raise ClassicnetsError(
+                "--model-parallel 2 applies to alexnet_original (the paper's two-GPU split); "
+                f"{self.model} has no split, so train it with --model-parallel 1."
+            )
+        if self.model_parallel > 1 and self.nproc > 1:
+            raise ClassicnetsError("--model-parallel 2 and --nproc cannot be combined; choose one.")
         _whole("image_size", self.image_size, optional=True)
         _whole("limit", self.limit, optional=True)
         _number("label_smoothing", self.label_smoothing, 0, 1, closed=False, optional=True)

@@ -134,13 +134,21 @@ class ImageTask:
                 )
         for note in notes:
             notify(note)
+        text = str(summary(module, input_size=splits.train.image_shape)) + "\n"  # the registry's
+        if config.model_parallel > 1:
+            from ..models.alexnet_split import split_model, tower_devices
+            from ..train.setup import resolve_device
+
+            devices = tower_devices(resolve_device(config.device))
+            if devices[0] == devices[1]:
+                notify(f"both towers of {config.model} run on {devices[0]} (one device here)")
+            module = split_model(module, devices)
         model = Model(module, device=config.device)
         steps = -(-len(splits.train) // config.batch_size)  # batches per epoch
         model.compile(**config.compile_options(steps))
         model.input_shape = splits.train.image_shape
         model.preprocess = {"recipe": RECIPE, "size": size, "channels": model.input_shape[0]}
         resolved = dataclasses.replace(config, image_size=size)
-        text = str(summary(model.module, input_size=model.input_shape)) + "\n"
         return {
             "model": model,
             "config": resolved,

@@ -33,6 +33,7 @@ from ..train import (
     load,
 )
 from ..train.checkpoint import load_checkpoint
+from ..train.distributed import DataParallel, data_parallel, is_network_failure
 from .config import RunConfig
 from .image import ImageTask
 from .rundir import (
@@ -128,8 +129,12 @@ def train(
     progress: bool = True,
     notify: Notify | None = None,
     announce: Notify | None = None,
-) -> RunResult:
+) -> RunResult | None:
     """Train ``config.model`` on ``config.data`` into a new run directory.
+
+    Under torchrun every process calls this and they train one model together (see
+    :mod:`classicnets.train.distributed`); rank 0 writes the run directory, tells and returns
+    the result, the other ranks return None.
 
     Args:
         config: an :class:`~.config.ImageRunConfig` or :class:`~.config.TextRunConfig`.
@@ -139,29 +144,57 @@ def train(
         announce: called with the line that says training starts, once every input is
             checked and the data read.
     """
+    with data_parallel(config.device) as context:
+        if context is not None and not context.lead:
+            progress, notify, announce = False, _quiet, _quiet
+        return _train(config, context, progress, notify, announce)
+
+
+def _processes(config: RunConfig, context: DataParallel | None) -> RunConfig:
+    """The config with the number of processes the run really has."""
+    world = context.world if context is not None else 1
+    if config.nproc not in (1, world):
+        raise ClassicnetsError(
+            f"--nproc {config.nproc} starts its own processes, but this is one of {world}; "
+            "give --nproc without torchrun, or torchrun's --nproc-per-node alone."
+        )
+    return dataclasses.replace(config, nproc=world)
+
+
+def _train(config, context, progress, notify, announce) -> RunResult | None:
     began = time.perf_counter()
     notify = notify or _quiet
     announce = announce or notify
     task = TASKS[config.KIND]
-    if config.out:
+    lead = context is None or context.lead
+    config = _processes(config, context)
+    if config.out and lead:
         check_new_run_dir(config.out, config.model, config.data)  # before the data is read
     given = config.given()
     config, chosen = config.with_recipe()
     prepared = task.prepare(config, notify)
     model: Model = prepared["model"]
     notify(f"precision: {config.precision_choice().describe()}")
+    if context is not None and config.warmup_epochs:  # warm-up counts global updates
+        steps = -(-len(prepared["train"]) // (config.batch_size * context.world))
+        model.compile(**prepared["config"].compile_options(steps))
+    if not lead:  # rank 0 alone names, writes and scores the run
+        _fit(None, model, prepared["config"], prepared, False, resumed=False, context=context)
+        return None
     run_dir = check_new_run_dir(config.out, config.model, prepared["name"])
     resolved = dataclasses.replace(prepared["config"], out=str(run_dir))
     model.run = resolved.to_dict()
+    processes = f" in {config.nproc} processes" if config.nproc > 1 else ""
     announce(
-        f"training {config.model} on {prepared['describe']} for {plural(config.epochs, 'epoch')}"
+        f"training {config.model} on {prepared['describe']} for "
+        f"{plural(config.epochs, 'epoch')}{processes}"
     )
     announce(chosen.line(given))
     create_run_dir(run_dir)
     try:
         write_json(run_dir / "config.json", resolved.to_dict())
         write_atomically(run_dir / "summary.txt", prepared["summary"])
-        _fit(run_dir, model, resolved, prepared, progress, resumed=False)
+        _fit(run_dir, model, resolved, prepared, progress, resumed=False, context=context)
     except BaseException:
         remove_unfinished(run_dir)
         raise
@@ -176,14 +209,30 @@ def resume(
     progress: bool = True,
     notify: Notify | None = None,
     announce: Notify | None = None,
-) -> RunResult:
+) -> RunResult | None:
     """Continue a run from its ``last`` checkpoint, at the step it stopped, with its own
-    settings; ``epochs`` sets a new total."""
+    settings; ``epochs`` sets a new total. A run trained by several processes continues in as
+    many (under torchrun; every rank reads the run directory, rank 0 alone writes it and
+    returns the result, the others return None)."""
+    with data_parallel(device) as context:
+        if context is not None and not context.lead:
+            progress, notify, announce = False, _quiet, _quiet
+        return _resume(run_dir, epochs, device, progress, notify, announce, context)
+
+
+def _resume(run_dir, epochs, device, progress, notify, announce, context) -> RunResult | None:
     began = time.perf_counter()
     notify = notify or _quiet
     announce = announce or notify
     opened, model = load_run(run_dir, stem="last", device=device)
     config = opened.config
+    processes = context.world if context is not None else 1
+    if config is not None and config.nproc != processes:
+        raise ClassicnetsError(
+            f"{opened.run_dir} was trained by {plural(config.nproc, 'process')}; continue it "
+            f"with --nproc {config.nproc} (or torchrun --nproc-per-node {config.nproc}), not "
+            f"{processes}."
+        )
     best = opened.run_dir / "best.safetensors"
     if best.exists():  # the run's kept checkpoint so far must be whole too
         _, best_meta = load_checkpoint(best)
@@ -206,15 +255,28 @@ def resume(
     prepared = {**task.reopen(config, model), "model": model}
     where = f"step {step} of epoch {done + 1}" if step else f"epoch {done + 1}"
     announce(f"resuming {config.model} on {config.data} at {where} of {total}")
-    _fit(opened.run_dir, model, config, prepared, progress, resumed=True, epochs=total)
-    return _finish(opened.run_dir, task, config, model, began)
+    lead = context is None or context.lead
+    where_dir = opened.run_dir if lead else None
+    _fit(where_dir, model, config, prepared, progress, resumed=True, epochs=total, context=context)
+    return _finish(opened.run_dir, task, config, model, began) if lead else None
 
 
-def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> None:
-    """``model.fit`` with the run directory's callbacks; then the curves."""
+def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None, context=None) -> None:
+    """``model.fit`` with the run directory's callbacks; then the curves. Under data
+    parallelism the model trains as one rank; a rank other than 0 (``run_dir`` None) keeps no
+    files, only what decides when to stop."""
     has_val = prepared["val"] is not None
-    checkpoint = ModelCheckpoint(run_dir, monitor=config.monitor, save_every=config.save_every)
-    callbacks = [CSVLogger(run_dir / "metrics.csv", append=resumed), checkpoint]
+    if context is not None:
+        context.wrap(model, sync_bn=config.sync_bn)
+    if run_dir is None:
+        callbacks = []
+    else:
+        checkpoint = ModelCheckpoint(run_dir, monitor=config.monitor, save_every=config.save_every)
+        callbacks = [CSVLogger(run_dir / "metrics.csv", append=resumed), checkpoint]
+        if getattr(config, "tensorboard", False):
+            from ..train.tensorboard import TensorBoard
+
+            callbacks.append(TensorBoard(run_dir / "tensorboard"))
     if config.patience:
         callbacks.append(EarlyStopping(monitor=config.monitor, patience=config.patience))
     if progress:
@@ -233,7 +295,13 @@ def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> No
             augment=getattr(config, "augment", None),
             resume=resumed,
         )
+    except RuntimeError as err:  # a collective of DDP's backward found a peer gone
+        if context is None or not is_network_failure(err):
+            raise
+        raise context.lost(err) from None
     except TrainingDivergedError as err:
+        if run_dir is None:
+            raise
         kept = run_dir / "last.safetensors"
         if (run_dir / "metrics.csv").exists():
             write_curves(run_dir, title, token)
@@ -244,6 +312,8 @@ def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> No
         raise TrainingDivergedError(f"{err} {where[0].upper()}{where[1:]}.") from None
     except KeyboardInterrupt:
         epoch, step = model.position
+        if run_dir is None:
+            raise RunInterrupted(f"Interrupted at step {step} of epoch {epoch + 1}.") from None
         if model.resume_point is None:
             raise RunInterrupted(
                 f"Interrupted twice, during an update; {run_dir}/last is from before it."
@@ -253,7 +323,8 @@ def _fit(run_dir, model, config, prepared, progress, resumed, epochs=None) -> No
             f"Interrupted at step {step} of epoch {epoch + 1}; saved where training stood in "
             f"{run_dir}/last: continue with `classicnets train --resume {run_dir}`."
         ) from None
-    write_curves(run_dir, title, token)
+    if run_dir is not None:
+        write_curves(run_dir, title, token)
 
 
 def _finish(run_dir: Path, task, config: RunConfig, trained: Model, began: float) -> RunResult:

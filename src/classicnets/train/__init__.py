@@ -18,8 +18,10 @@ from .progress import ProgressBar
 from .saving import ModelCheckpoint
 from .sequence import SequenceModel
 from .setup import CompileConfig, resolve_device
+from .tensorboard import TensorBoard
 
 __all__ = [
+    "TensorBoard",
     "Batches",
     "CSVLogger",
     "Callback",

@@ -93,11 +93,15 @@ class TensorBatches(Batches):
         order = self.order(epoch)
         for step in range(start, self.steps):
             index = order[step * self.batch_size : (step + 1) * self.batch_size]
-            # index_select copies whole images; x[index] indexes every byte, ~10x slower on CPU
-            batch = self.x.index_select(0, index)
-            if self.augment is not None:
-                batch = self.augment(batch, epoch=epoch, indices=index)
-            yield step, (batch, self.y.index_select(0, index))
+            yield step, self.take(epoch, index)
+
+    def take(self, epoch: int, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch of the examples at ``index``, augmented as in epoch ``epoch``."""
+        # index_select copies whole images; x[index] indexes every byte, ~10x slower on CPU
+        batch = self.x.index_select(0, index)
+        if self.augment is not None:
+            batch = self.augment(batch, epoch=epoch, indices=index)
+        return batch, self.y.index_select(0, index)
 
 
 class LoaderBatches(Batches):

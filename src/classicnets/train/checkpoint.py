@@ -83,7 +83,7 @@ def checksum(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
 def save_checkpoint(
     stem: str | os.PathLike,
     module: torch.nn.Module,
-    optimizer: torch.optim.Optimizer | None,
+    optimizer: torch.optim.Optimizer | dict[str, Any] | None,
     meta: dict[str, Any],
     extra_tensors: dict[str, torch.Tensor] | None = None,
 ) -> Path:
@@ -92,7 +92,7 @@ def save_checkpoint(
     Args:
         stem: the path without suffix.
         module: whose ``state_dict`` is saved under ``model.``.
-        optimizer: whose state is saved under ``optimizer.`` (None: none).
+        optimizer: whose state (or the state itself) is saved under ``optimizer.``.
         meta: JSON-able metadata.
         extra_tensors: more tensors, saved under ``training.``.
     """
@@ -100,7 +100,8 @@ def save_checkpoint(
     tensors = {f"model.{k}": v for k, v in module.state_dict().items()}
     meta = {"format": FORMAT, "version": VERSION, **meta}
     if optimizer is not None:
-        opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+        state = optimizer if isinstance(optimizer, dict) else optimizer.state_dict()
+        opt_tensors, opt_meta = _flatten_optimizer(state)
         tensors.update(opt_tensors)
         meta["optimizer_state"] = opt_meta
     tensors.update({f"training.{k}": v for k, v in (extra_tensors or {}).items()})

@@ -66,6 +66,13 @@ def load(
         name = meta.get("model") or "its network"
         target = type(built).__name__ if module is not None else f"model '{name}'"
         raise ClassicnetsError(f"The weights in {weights} do not fit {target}: {first}") from None
+    if (meta.get("run") or {}).get("model_parallel", 1) > 1:  # saved grouped, trained split
+        from ..models.alexnet_split import split_model, tower_devices
+        from ..models.alexnet_split_state import split_optimizer_state
+        from .setup import resolve_device
+
+        built = split_model(built, tower_devices(resolve_device(device)))
+        optimizer_state = optimizer_state and split_optimizer_state(built, optimizer_state)
     model = _trainer_class(meta)(
         built,
         device=device,

@@ -109,12 +109,12 @@ class FitLoop:
                 model.position = (epoch, step + 1)
                 self.clean = True
                 examples = batch[1].numel()
+                if model.distributed is not None:  # every rank logs the global batch's means
+                    logs, examples = model.distributed.reduce_logs(logs, examples)
                 self.means.add(logs, examples)
                 model.examples_this_epoch += examples
                 callbacks.on_train_batch_end(step, logs)
-                if interrupted():
-                    raise KeyboardInterrupt
-                if model.stop_training:  # a callback may end training mid-epoch (a time budget)
+                if self._stop(interrupted):  # a callback may end training mid-epoch (a budget)
                     return
             logs = model.finish_logs(self.means.result())
             trained = max(time.perf_counter() - began, 1e-9)
@@ -130,10 +130,21 @@ class FitLoop:
             model.epochs_done, model.position = epoch + 1, (epoch + 1, 0)
             history.append(epoch, logs)
             callbacks.on_epoch_end(epoch, logs)
-            if interrupted():
-                raise KeyboardInterrupt
-            if model.stop_training:
+            if self._stop(interrupted):
                 return
+
+    def _stop(self, interrupted) -> bool:
+        """Whether to end the fit at this update boundary: Ctrl-C raises KeyboardInterrupt, a
+        callback's ``stop_training`` returns True. Under data parallelism all ranks decide
+        alike, on any rank's interruption or stop, so that none waits for the others forever."""
+        model = self.model
+        pressed, stop = interrupted(), model.stop_training
+        if model.distributed is not None:
+            pressed, stop = model.distributed.agree(pressed, stop)
+            model.stop_training = stop
+        if pressed:
+            raise KeyboardInterrupt
+        return stop
 
 
 def check_resume_point(point: dict[str, Any] | None, plan: dict[str, Any]) -> dict[str, Any]:

@@ -58,8 +58,9 @@ class Model:
     ) -> None:
         if not isinstance(module, nn.Module):
             raise ClassicnetsError(f"Model wraps an nn.Module, got {type(module).__name__}.")
-        self.device = resolve_device(device)
-        self.module = module.to(self.device)
+        placed = getattr(module, "devices", None)  # a model split over devices keeps them
+        self.device = torch.device(placed[0]) if placed else resolve_device(device)
+        self.module = module if placed else module.to(self.device)
         self.spec: dict[str, Any] | None = getattr(module, "classicnets_spec", None)
         self.mean = tuple(mean) if mean is not None else None
         self.std = tuple(std) if std is not None else None
@@ -78,6 +79,7 @@ class Model:
         self.stop_training = False
         self.resume_point: dict[str, Any] | None = None
         self._loop: FitLoop | None = None  # the running fit, which can snapshot itself
+        self.distributed = None  # a distributed.DataParallel: this is one rank of a run
         self._forward = self.module
 
     # ----------------------------------------------------------------- setup
@@ -292,7 +294,12 @@ class Model:
             if validation_data is not None:
                 raise ClassicnetsError("Give validation_data or validation_split, not both.")
             data, validation_data = split_validation(data, validation_split, seed)
-        batches = self.make_batches(data, batch_size, seed=seed, augment=augment)
+        if self.distributed is None:
+            batches = self.make_batches(data, batch_size, seed=seed, augment=augment)
+        else:  # batch_size per rank: shard the global batches of all ranks together
+            world = self.distributed.world
+            batches = self.make_batches(data, batch_size * world, seed=seed, augment=augment)
+            batches = self.distributed.shard(batches)
         plan = {"seed": seed, "batch_size": batch_size, **batches.plan()}
         start_epoch, start_step, point = initial_epoch, 0, None
         if resume:
@@ -379,7 +386,10 @@ class Model:
         model name and arguments, normalisation, class names and where training stands (so a
         loaded model can ``fit(resume=True)``)."""
         meta, tensors = checkpoint_contents(self, metrics)
-        save_checkpoint(path, self.module, self.optimizer, meta, tensors)
+        module, optimizer = self.module, self.optimizer
+        if hasattr(module, "checkpoint_layout"):  # split over devices: the registry's layout
+            module, optimizer = module.checkpoint_layout(optimizer)
+        save_checkpoint(path, module, optimizer, meta, tensors)
 
     def checkpoint_extras(self) -> dict[str, Any]:
         """More JSON metadata for checkpoints (a subclass's vocabulary, say); ``load`` hands it

@@ -69,3 +69,34 @@ def test_bad_scale_flags(tmp_path, extra, message, capsys):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+NETS = """
+from torch import nn
+
+
+def build(num_classes, in_channels, image_size):
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(), nn.Linear(64, num_classes),
+    )
+"""
+
+
+def test_a_users_own_module_trains_evaluates_resumes_and_exports(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mynets.py").write_text(NETS)
+    monkeypatch.chdir(tmp_path)  # --module imports from the current folder first
+    out = tmp_path / "own"
+    args = ["train", "--module", "mynets:build", "--epochs", "1", "--limit", "64"]
+    assert main([*args, "--out", str(out), "--device", "cpu", "--json"]) == 0
+    assert json.loads((out / "config.json").read_text())["module"] == "mynets:build"
+    assert "mynets:build on digits" in capsys.readouterr().err
+    assert "Conv2d" in (out / "summary.txt").read_text()
+    assert main(["evaluate", str(out), "--device", "cpu", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(out), "--format", "onnx", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["max_abs_diff"] <= 1e-4
+    assert main(["train", "--module", "mynets:buidl", "--out", str(tmp_path / "no")]) == 2
+    assert "build" in capsys.readouterr().err and not (tmp_path / "no").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -295,6 +296,13 @@ class ImageRunConfig(RunConfig):
         metavar="N",
         default_text="all",
     )
+    module: str | None = setting(
+        None,
+        "your own network instead of a registered model: package.module:factory (imported "
+        "from the current folder first), called with the data's num_classes, in_channels and "
+        "image_size where it names them; the recipe stays MODEL's",
+        metavar="PKG.MOD:FACTORY",
+    )
     model_parallel: int = setting(
         1,
         "devices one model's layers are split over: 2 puts alexnet_original's two towers on "
@@ -304,6 +312,10 @@ class ImageRunConfig(RunConfig):
     def check(self) -> None:
         super().check()
         dataset_info(self.data)  # unknown names fail here, with suggestions
+        if self.module is not None:
+            from ..models.custom import import_factory
+
+            import_factory(self.module, search_path=[os.getcwd()])  # a typo fails before data
         if self.model_parallel not in (1, 2) or isinstance(self.model_parallel, bool):
             raise ClassicnetsError(
                 "--model-parallel must be 1 or 2 (AlexNet's two towers), got "
@@ -314,6 +326,8 @@ class ImageRunConfig(RunConfig):
                 "--model-parallel 2 applies to alexnet_original (the paper's two-GPU split); "
                 f"{self.model} has no split, so train it with --model-parallel 1."
             )
+        if self.module is not None and self.model_parallel > 1:
+            raise ClassicnetsError("--model-parallel 2 splits alexnet_original, not --module.")
         if self.model_parallel > 1 and self.nproc > 1:
             raise ClassicnetsError("--model-parallel 2 and --nproc cannot be combined; choose one.")
         _whole("image_size", self.image_size, optional=True)

@@ -8,6 +8,7 @@ scored once, at the end, on the checkpoint the run keeps.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..data.preprocess import RECIPE
 from ..data.splits import SPLIT_SEED
 from ..errors import ClassicnetsError, ShapeError
 from ..models import create_model, model_info, small_input_note
+from ..models.custom import build_custom
 from ..train import Model
 from .config import ImageRunConfig
 
@@ -63,6 +65,7 @@ def build_for_data(
     image_size: int | None,
     model_kwargs: dict[str, Any],
     seed: int | None = None,
+    module: str | None = None,
 ) -> tuple[torch.nn.Module, int, list[str]]:
     """Build model ``name`` for the dataset's channels and classes, its weights from ``seed``.
 
@@ -75,6 +78,19 @@ def build_for_data(
         (module, image size, notes for the user).
     """
     channels, side = train.image_shape[0], train.image_shape[1]
+    if module is not None:  # the user's own network: their factory, at the data's size
+        size = image_size if image_size is not None else side
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            net = build_custom(
+                module,
+                num_classes=train.num_classes,
+                in_channels=channels,
+                image_size=size,
+                search_path=[os.getcwd()],
+            )
+        return net, size, []
     kwargs = dict(num_classes=train.num_classes, in_channels=channels, **model_kwargs)
     notes: list[str] = []
     sizes = [image_size] if image_size is not None else [side]
@@ -118,9 +134,14 @@ class ImageTask:
         """Data, a seeded model for it and its compiled trainer; nothing written to disk."""
         splits = load_splits(config)
         module, size, notes = build_for_data(
-            config.model, splits.train, config.image_size, config.model_kwargs, config.seed
+            config.model,
+            splits.train,
+            config.image_size,
+            config.model_kwargs,
+            config.seed,
+            module=config.module,
         )
-        note = small_input_note(config.model, size)
+        note = None if config.module else small_input_note(config.model, size)
         notes += [note] if note else []
         if size != splits.train.image_shape[-1]:
             splits = splits.map(lambda part: part.resized(size))
@@ -157,7 +178,7 @@ class ImageTask:
             "test": splits.test,
             "summary": text,
             "name": config.data,
-            "title": f"{config.model} on {config.data}",
+            "title": f"{config.module or config.model} on {config.data}",
             "describe": f"{config.data} ({len(splits.train):,} training, "
             f"{len(splits.val) if splits.val is not None else 0:,} validation and "
             f"{len(splits.test):,} test images)",

@@ -123,6 +123,17 @@ def load_run(
     return opened, model
 
 
+def _run_name(config: RunConfig) -> str:
+    """What a run directory is named after: the model, or the factory of ``--module``."""
+    module = getattr(config, "module", None)
+    return module.rpartition(":")[2].replace(".", "_") if module else config.model
+
+
+def _shown(config: RunConfig) -> str:
+    """The model as the user named it: a registry name, or ``--module``'s spec."""
+    return getattr(config, "module", None) or config.model
+
+
 def train(
     config: RunConfig,
     *,
@@ -169,7 +180,7 @@ def _train(config, context, progress, notify, announce) -> RunResult | None:
     lead = context is None or context.lead
     config = _processes(config, context)
     if config.out and lead:
-        check_new_run_dir(config.out, config.model, config.data)  # before the data is read
+        check_new_run_dir(config.out, _run_name(config), config.data)  # before the data is read
     given = config.given()
     config, chosen = config.with_recipe()
     prepared = task.prepare(config, notify)
@@ -181,12 +192,12 @@ def _train(config, context, progress, notify, announce) -> RunResult | None:
     if not lead:  # rank 0 alone names, writes and scores the run
         _fit(None, model, prepared["config"], prepared, False, resumed=False, context=context)
         return None
-    run_dir = check_new_run_dir(config.out, config.model, prepared["name"])
+    run_dir = check_new_run_dir(config.out, _run_name(config), prepared["name"])
     resolved = dataclasses.replace(prepared["config"], out=str(run_dir))
     model.run = resolved.to_dict()
     processes = f" in {config.nproc} processes" if config.nproc > 1 else ""
     announce(
-        f"training {config.model} on {prepared['describe']} for "
+        f"training {_shown(config)} on {prepared['describe']} for "
         f"{plural(config.epochs, 'epoch')}{processes}"
     )
     announce(chosen.line(given))
@@ -254,7 +265,7 @@ def _resume(run_dir, epochs, device, progress, notify, announce, context) -> Run
     task = TASKS[config.KIND]
     prepared = {**task.reopen(config, model), "model": model}
     where = f"step {step} of epoch {done + 1}" if step else f"epoch {done + 1}"
-    announce(f"resuming {config.model} on {config.data} at {where} of {total}")
+    announce(f"resuming {_shown(config)} on {config.data} at {where} of {total}")
     lead = context is None or context.lead
     where_dir = opened.run_dir if lead else None
     _fit(where_dir, model, config, prepared, progress, resumed=True, epochs=total, context=context)
@@ -337,7 +348,7 @@ def _finish(run_dir: Path, task, config: RunConfig, trained: Model, began: float
     result = RunResult(
         run_dir=run_dir,
         kind=task.kind,
-        model=config.model,
+        model=_shown(config),
         data=test["data"] if task.kind == "text" else config.data,
         epochs=trained.epochs_done,
         checkpoint=kept,

@@ -47,7 +47,7 @@ class RunView:
     @property
     def model_name(self) -> str:
         if self.opened.config is not None:
-            return self.opened.config.model
+            return getattr(self.opened.config, "module", None) or self.opened.config.model
         return getattr(self.model.module, "registry_name", None) or type(self.model.module).__name__
 
     @property

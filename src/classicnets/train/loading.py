@@ -25,6 +25,18 @@ def _trainer_class(meta: dict[str, Any]) -> type[Model]:
 def _build(meta: dict[str, Any], where: str) -> nn.Module:
     from ..models import create_model
 
+    spec = (meta.get("run") or {}).get("module")
+    if not meta.get("model") and spec and meta.get("input_shape") and meta.get("classes"):
+        from ..models.custom import build_custom  # a --module run: its factory, as trained
+
+        shape = meta["input_shape"]
+        return build_custom(
+            spec,
+            num_classes=len(meta["classes"]),
+            in_channels=shape[0],
+            image_size=shape[-1],
+            search_path=[os.getcwd()],
+        )
     if not meta.get("model"):
         raise ClassicnetsError(
             f"{where} holds the weights of a network that is not registered; build it and "

@@ -13,7 +13,7 @@ import torch
 import classicnets as cn
 from _threads import one_thread  # noqa: F401
 from classicnets.errors import ClassicnetsError
-from classicnets.runs.custom_module import build_custom, factory_arguments
+from classicnets.models.custom import build_custom, factory_arguments
 from test_models_weights import reference
 
 USER_CODE = """

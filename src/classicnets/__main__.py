@@ -1,7 +1,5 @@
 """``python -m classicnets``: the same command line as ``classicnets``."""
 
-import sys
+from .cli import run_as_script
 
-from .cli import main
-
-sys.exit(main())
+run_as_script()

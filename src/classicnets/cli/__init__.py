@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
@@ -47,6 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         stderr().print("[yellow]interrupted[/]")
         return 130
+
+
+def run_as_script() -> None:
+    """``python -m classicnets``: exit with :func:`main`'s code. A rank of a data-parallel run
+    (under torchrun) leaves through ``os._exit`` once its output is flushed: its process group
+    is already closed, and letting C++ static teardown run was seen to abort gloo's leftover
+    threads now and then (SIGABRT, "terminate called without an active exception") after the
+    run had finished and been written."""
+    code = main()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

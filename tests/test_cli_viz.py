@@ -152,7 +152,7 @@ def test_bad_input_elsewhere(text_runs, image_run, tmp_path, capsys):
 
 def test_model_specs_carry_builder_arguments():
     from classicnets.errors import ClassicnetsError
-    from classicnets.runs.pictures import parse_model_spec
+    from classicnets.runs.probes import parse_model_spec
 
     assert parse_model_spec("mlp:activation=sigmoid:hidden=32*3,16") == (
         "mlp",

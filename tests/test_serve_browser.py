@@ -21,7 +21,7 @@ import torch
 from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.runs import ImageRunConfig, load_run, train
 from classicnets.serve import bind, create_app, open_run
-from classicnets.serve.explain import DrawingRecipe, decode_drawing
+from classicnets.serve.drawing import DrawingRecipe, decode_drawing
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOWN = "document.body.dataset.shown === document.body.dataset.drawn"

@@ -8,7 +8,8 @@ import argparse
 from ..errors import ClassicnetsError
 from ..models import model_info
 from ..runs import ImageRunConfig
-from ..runs.pictures import PICTURES, Options, compare_gradients, draw, find_lr
+from ..runs.pictures import PICTURES, Options, draw
+from ..runs.probes import compare_gradients, find_lr
 from .common import emit_json, note_printer, results_console, stderr
 
 

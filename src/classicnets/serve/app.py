@@ -38,7 +38,8 @@ from ..analysis import receptive_field, summary
 from ..errors import ClassicnetsError
 from ..models import list_models, model_info
 from ..train import Model
-from .explain import DrawingRecipe, decode_drawing, explain_unit, layers_json, run_layers
+from .drawing import DrawingRecipe, decode_drawing
+from .explain import explain_unit, layers_json, run_layers
 from .playground import PRESETS, playground
 
 MAX_BODY = 1_000_000  # bytes: a drawing's PNG is some 10-30 kB

@@ -110,17 +110,14 @@ def _gradients(view: RunView, o: Options, out: Path) -> Path:
 
 def _compiled_copy(view: RunView):
     """The run's model, compiled with the run's optimizer and schedule (for a probe)."""
-    from ..train import Model
+    from .probes import probe_model
 
     config = view.opened.config
     if config is None:
         raise ClassicnetsError("A lone checkpoint records no optimizer; draw this from a run.")
     config, _ = config.with_recipe()
-    config = dataclasses.replace(config, device="cpu", precision="fp32", compile=False)
-    model = Model(view.model.module, device="cpu", mean=view.model.mean, std=view.model.std)
-    steps = -(-len(view.split("train")) // config.batch_size)
-    model.compile(**(config.compile_options(steps) | {"channels_last": False}))
-    return model
+    train = view.split("train")
+    return probe_model(view.model.module, config, train, view.model.mean, view.model.std)
 
 
 def _lr(view: RunView, o: Options, out: Path) -> Path:
@@ -269,13 +266,10 @@ def draw(
 
 
 def _output_path(out, view: RunView, what: str) -> Path:
+    from .probes import png_path
+
     if out is None:
         if view.opened.run_dir is None:
             raise ClassicnetsError("A lone checkpoint has no run directory; pass --out FILE.")
         return view.opened.run_dir / f"{what}.png"
-    path = Path(out)
-    if path.suffix.lower() != ".png":
-        raise ClassicnetsError(f"--out must name a .png file, got {out}.")
-    if not path.parent.is_dir():
-        raise ClassicnetsError(f"The folder of --out, {path.parent}, does not exist.")
-    return path
+    return png_path(out)

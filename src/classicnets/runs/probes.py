@@ -34,9 +34,7 @@ def compare_gradients(
 
     if len(models) < 1:
         raise ClassicnetsError("--compare needs at least one model name.")
-    path = Path(out)
-    if path.suffix.lower() != ".png" or not path.parent.is_dir():
-        raise ClassicnetsError(f"--out must name a .png file in an existing folder, got {out}.")
+    path = png_path(out)
     results: dict[str, dict] = {}
     specs = [parse_model_spec(spec) for spec in models]  # all checked before any data is read
     for name, kwargs in specs:
@@ -45,17 +43,32 @@ def compare_gradients(
         splits = load_splits(config)
         module, size, _ = build_for_data(name, splits.train, None, kwargs, seed)
         train = splits.train.resized(size)
-        model = _fresh_model(module, config, train)
+        model = probe_model(module, config, train)
         results[_label(name, kwargs)] = gradient_norms(model, train, steps=steps, seed=seed)
     title = f"gradient norm per layer at initialisation, {data}, {steps} updates"
     return plot_gradient_norms(results, path, title), results
 
 
-def _fresh_model(module, config, train):
+def png_path(out: str | os.PathLike) -> Path:
+    """Where a picture goes, checked before anything is computed: a .png in a folder that
+    exists."""
+    path = Path(out)
+    if path.suffix.lower() != ".png":
+        raise ClassicnetsError(f"--out must name a .png file, got {out}.")
+    if not path.parent.is_dir():
+        raise ClassicnetsError(f"The folder of --out, {path.parent}, does not exist.")
+    return path
+
+
+def probe_model(module, config, train, mean=None, std=None):
+    """``module`` in a trainer compiled with the run's optimizer and schedule (``config``, its
+    recipe filled in) on the CPU in float32, for a probe of a few updates on ``train``; the
+    normalisation is ``mean``/``std``, else the data's."""
     from ..train import Model
 
     config = dataclasses.replace(config, device="cpu", precision="fp32", compile=False)
-    model = Model(module, device="cpu", mean=train.mean, std=train.std)
+    mean, std = (train.mean, train.std) if mean is None else (mean, std)
+    model = Model(module, device="cpu", mean=mean, std=std)
     steps = -(-len(train) // config.batch_size)
     return model.compile(**(config.compile_options(steps) | {"channels_last": False}))
 
@@ -134,9 +147,7 @@ def find_lr(
     from ..viz.lr import plot_lr_find
     from .pipeline import TASKS
 
-    path = Path(out) if out is not None else Path(f"lr-find-{config.model}-{config.data}.png")
-    if path.suffix.lower() != ".png" or not path.parent.is_dir():
-        raise ClassicnetsError(f"--out must name a .png file in an existing folder, got {out}.")
+    path = png_path(out if out is not None else f"lr-find-{config.model}-{config.data}.png")
     config, _ = config.with_recipe()
     prepared = TASKS[config.KIND].prepare(config, notify or (lambda _: None))
     model = prepared["model"]

@@ -21,14 +21,15 @@ ALLOWED: dict[str, set[str]] = {
     "ops": {"errors"},
     "data": {"errors"},
     "layers": {"errors", "ops"},
+    "scratch": {"errors", "ops"},
     "models": {"errors", "ops", "layers"},
     "train": {"errors", "ops", "data", "layers", "models"},
     "analysis": {"errors", "ops", "layers", "models"},
-    "viz": {"errors", "ops", "data", "layers", "models", "analysis"},
-    "runs": {"errors", "ops", "data", "layers", "models", "train", "analysis", "viz"},
+    "viz": {"errors", "ops", "data", "layers", "models", "analysis", "scratch"},
+    "runs": {"errors", "ops", "data", "layers", "models", "train", "analysis", "viz", "scratch"},
     "serve": {"errors", "ops", "data", "layers", "models", "train", "analysis", "viz", "runs"},
     "cli": {"<root>", "errors", "ops", "data", "layers", "models", "train", "analysis", "viz"}
-    | {"runs", "serve"},
+    | {"runs", "serve", "scratch"},
     "__main__": {"cli"},
 }
 

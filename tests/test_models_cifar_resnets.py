@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from _threads import one_thread  # noqa: F401  (autouse fixture)
 from classicnets.errors import ShapeError
+from classicnets.layers.dense_plain import PlainDenseLayer
 from classicnets.models import (  # noqa: F401  (registers)
     create_model,
     densenet_basic,
@@ -235,7 +236,7 @@ def test_densenet_basic_is_the_papers_one_million():
 
 def test_densenet_basic_layer_concatenates_one_conv():
     torch.manual_seed(0)
-    layer = densenet_basic.BasicDenseLayer(8, 4).eval()
+    layer = PlainDenseLayer(8, 4).eval()
     x = torch.randn(2, 8, 5, 5)
     with torch.no_grad():
         expected = F.conv2d(torch.relu(layer.norm(x)), layer.conv.weight, None, 1, 1)

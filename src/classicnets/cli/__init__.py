@@ -17,7 +17,10 @@ from .. import __version__
 from ..errors import ClassicnetsError
 from .common import stderr
 
-COMMAND_MODULES = ("train", "evaluate", "data", "zoo", "ops", "text", "viz", "serve", "export")
+COMMAND_MODULES = (
+    "train", "evaluate", "data", "zoo", "ops", "text", "viz", "serve", "export", "scratch",
+    "reproduce",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

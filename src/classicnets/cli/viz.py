@@ -4,12 +4,14 @@ models) and ``lr-find`` (the learning-rate range test)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..errors import ClassicnetsError
 from ..models import model_info
 from ..runs import ImageRunConfig
 from ..runs.pictures import PICTURES, Options, draw
-from ..runs.probes import compare_gradients, find_lr
+from ..runs.probes import compare_gradients, find_lr, png_path
+from ..viz.activations import plot_activations
 from .common import emit_json, note_printer, results_console, stderr
 
 
@@ -28,7 +30,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "viz",
         help="pictures of what a trained run learned (filters, features, confusion, ...)",
         description="Draw a picture of a run as a PNG (default RUN/WHAT.png). Pictures: "
-        f"{listing}. With --compare and no RUN: the gradient norm per layer of freshly "
+        f"{listing}. `viz activations` draws every activation function and its derivative. "
+        "With --compare and no RUN: the gradient norm per layer of freshly "
         "initialised models, e.g. `viz --compare lenet5 lenet5_relu` (sigmoid against ReLU).",
     )
     p.add_argument("run", nargs="?", metavar="RUN", help="a run directory or a checkpoint")
@@ -91,6 +94,10 @@ def cmd_viz(args: argparse.Namespace) -> int:
                 f"(last/first {last / max(first, 1e-30):.3g})"
             )
         print(f"wrote {path}")
+        return 0
+    if args.run == "activations" and args.what is None and not Path(args.run).exists():
+        path = plot_activations(path=png_path(args.out or "activations.png"))
+        print(f"wrote {path}")  # the functions themselves: no run needed
         return 0
     if args.run is None or args.what is None:
         raise ClassicnetsError(

@@ -21,17 +21,25 @@ from .conv import (
     local_response_norm,
 )
 from .darknet import CSPStage, DarknetResidual
+from .dense_plain import PlainDenseBlock, PlainDenseLayer, dense_block_channels
 from .fire import Fire
 from .ghost import GhostBottleneck, GhostModule
 from .inverted_residual import InvertedResidual
 from .mbconv import FusedMBConv, MBConv
 from .mobile import DepthwiseSeparable, SqueezeExcite, make_divisible
+from .naive_inception import NaiveInception, conv_vs_inception, inception_costs
 from .recurrent import GRU, LSTM, RNN
 from .residual import Residual, StochasticDepth
 from .shuffle import ShuffleV1Unit, ShuffleV2Unit, channel_shuffle
 from .transformer import PositionwiseFFN, TransformerDecoderLayer, TransformerEncoderLayer
 
 __all__: list[str] = [
+    "NaiveInception",
+    "inception_costs",
+    "conv_vs_inception",
+    "PlainDenseLayer",
+    "PlainDenseBlock",
+    "dense_block_channels",
     "RNN",
     "LSTM",
     "GRU",

@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registration side effect)
     inception,
     inception_resnet,
     inception_v4,
+    keras_listings,
     lenet,
     lenet1998,
     mlp,
@@ -25,6 +26,7 @@ from . import (  # noqa: F401  (registration side effect)
     squeezenet,
     transformer,
     vgg,
+    vit,
     xception,
 )
 from ._base import ImageClassifier

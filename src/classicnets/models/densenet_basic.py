@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import torch
 from torch import nn
 
 from ..errors import ShapeError
 from ..layers.conv import ActLayer, NormLayer, Transition
+from ..layers.dense_plain import PlainDenseBlock
 from ._base import ImageClassifier, pooled_head
 from ._registry import register_model
 from .densenet import _PAPER
@@ -26,50 +26,6 @@ from .densenet import _PAPER
 NUM_BLOCKS = 3  # dense blocks of the CIFAR networks
 STEM_WIDTH = 16  # "the first convolution has 16 output channels" (without bottlenecks)
 MIN_IMAGE_SIZE = 4  # two 2x2/2 transitions
-
-
-class BasicDenseLayer(nn.Module):
-    """One dense layer without bottleneck, H_l = BN-ReLU-Conv3x3 to ``growth_rate`` channels,
-    concatenated to its input (the paper's Section 3, "Composite function")."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        growth_rate: int,
-        *,
-        norm_layer: NormLayer = nn.BatchNorm2d,
-        act_layer: ActLayer = nn.ReLU,
-    ) -> None:
-        super().__init__()
-        self.norm = norm_layer(in_channels)
-        self.act = act_layer()
-        self.conv = nn.Conv2d(in_channels, growth_rate, 3, padding=1, bias=False)
-        self.out_channels = in_channels + growth_rate
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        new = self.conv(self.act(self.norm(x)))  # (B, k, H, W)
-        return torch.cat([x, new], dim=1)  # (B, C + k, H, W)
-
-
-def basic_dense_block(
-    num_layers: int,
-    in_channels: int,
-    growth_rate: int,
-    *,
-    norm_layer: NormLayer = nn.BatchNorm2d,
-    act_layer: ActLayer = nn.ReLU,
-) -> nn.Sequential:
-    """``num_layers`` :class:`BasicDenseLayer` one after another; its ``out_channels`` is
-    ``in_channels + num_layers * growth_rate``."""
-    block = nn.Sequential()
-    for i in range(num_layers):
-        layer = BasicDenseLayer(
-            in_channels, growth_rate, norm_layer=norm_layer, act_layer=act_layer
-        )
-        block.add_module(f"layer{i + 1}", layer)
-        in_channels = layer.out_channels
-    block.out_channels = in_channels
-    return block
 
 
 def layers_per_block(depth: int) -> int:
@@ -120,7 +76,7 @@ def make_densenet_basic(
     )
     channels = STEM_WIDTH
     for i in range(1, NUM_BLOCKS + 1):
-        stages[f"block{i}"] = basic_dense_block(n, channels, growth_rate, **kwargs)
+        stages[f"block{i}"] = PlainDenseBlock(n, channels, growth_rate, **kwargs)
         channels = stages[f"block{i}"].out_channels  # (B, C + n k, H, W)
         if i < NUM_BLOCKS:
             stages[f"transition{i}"] = Transition(channels, channels, **kwargs)  # size halved

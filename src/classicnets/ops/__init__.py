@@ -5,6 +5,7 @@ knows the models (walking a model's layers is :mod:`classicnets.analysis`)."""
 from . import kernels
 from .conv import conv2d
 from .corr import convolve2d, corr2d, corr2d_multi_in, corr2d_multi_in_out
+from .corr1d import conv1d, conv1d_output_size, corr1d
 from .explain import explain_corr2d, explain_pool2d
 from .kernels import apply_kernel, get_kernel, list_kernels
 from .pool import pool2d
@@ -17,7 +18,7 @@ from .separable import (
     separable_cost,
     shuffle_order,
 )
-from .shapes import conv_output_size
+from .shapes import conv_output_size, same_padding
 
 __all__ = [
     "LayerField",
@@ -28,7 +29,10 @@ __all__ = [
     "separable_cost",
     "shuffle_order",
     "apply_kernel",
+    "conv1d",
+    "conv1d_output_size",
     "conv2d",
+    "corr1d",
     "conv_output_size",
     "convolve2d",
     "corr2d",
@@ -40,4 +44,5 @@ __all__ = [
     "kernels",
     "list_kernels",
     "pool2d",
+    "same_padding",
 ]

@@ -21,7 +21,8 @@ def _tensor(value: object, name: str, ndim: int, layout: str, op: str) -> torch.
     except (TypeError, ValueError, RuntimeError) as err:
         raise ShapeError(f"{op}: {name} must be {layout} of numbers ({err}).") from None
     if t.dim() != ndim:
-        raise ShapeError(f"{op}: {name} must be {layout}, got shape {tuple(t.shape)}.")
+        hint = "; a 1-D signal goes to ops.corr1d (or ops.conv1d)" if t.dim() == 1 else ""
+        raise ShapeError(f"{op}: {name} must be {layout}, got shape {tuple(t.shape)}{hint}.")
     return t
 
 

@@ -14,7 +14,7 @@ import torch
 from ._windows import pad2d, windows2d
 from .corr import _tensor, corr2d
 from .pool import pool2d, pool_windows
-from .shapes import IntOrPair, as_tuple
+from .shapes import IntOrPair, as_tuple, padding_pairs
 
 
 def format_number(value: float) -> str:
@@ -40,7 +40,8 @@ def explain_corr2d(
     Args:
         X: input matrix (h, w).
         K: kernel matrix (k_h, k_w).
-        padding: zeros added around X, p or (p_h, p_w); padded cells appear as 0.
+        padding: zeros added around X, as :func:`~classicnets.ops.conv2d` takes it (p, (p_h, p_w),
+            ((top, bottom), (left, right)) or "same"); padded cells appear as 0.
         stride: s or (s_h, s_w).
 
     Returns:
@@ -49,8 +50,9 @@ def explain_corr2d(
     X = _tensor(X, "X", 2, "a matrix (h, w)", "corr2d")
     K = _tensor(K, "K", 2, "a matrix (k_h, k_w)", "corr2d")
     Y = corr2d(X, K, padding=padding, stride=stride)  # validates shapes, the results we show
-    ps, ss = as_tuple(padding, "padding"), as_tuple(stride, "stride")
-    padded = pad2d(X, (ps[0], ps[0], ps[1], ps[1]), 0)
+    ss = as_tuple(stride, "stride")
+    (top, bottom), (left, right) = padding_pairs(padding, X.shape, K.shape, ss, (1, 1))
+    padded = pad2d(X, (top, bottom, left, right), 0)
     windows = windows2d(padded, tuple(K.shape), ss, (1, 1))  # (m_h, m_w, k_h, k_w)
     weights = K.flatten().tolist()
     lines = []
@@ -87,14 +89,14 @@ def explain_pool2d(
     Y = pool2d(X, kernel_size, stride, padding, mode, ceil_mode)  # the results we show
     ks = as_tuple(kernel_size, "kernel size", op="pool2d")
     ss = ks if stride is None else as_tuple(stride, "stride", op="pool2d")
-    ps = as_tuple(padding, "padding", op="pool2d")
+    (top, bottom), (left, right) = padding_pairs(padding, X.shape, ks, ss, (1, 1), op="pool2d")
     h, w = X.shape
     lines = []
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
             # Only the cells inside input + padding; ceil_mode's overhang is not part of the window.
-            rows = min(ks[0], h + 2 * ps[0] - i * ss[0])
-            cols = min(ks[1], w + 2 * ps[1] - j * ss[1])
+            rows = min(ks[0], top + h + bottom - i * ss[0])
+            cols = min(ks[1], left + w + right - j * ss[1])
             cells = windows[i, j, :rows, :cols].flatten().tolist()
             if divisor is None:
                 body = f"max({', '.join(map(format_number, cells))})"

@@ -4,6 +4,10 @@ Max pooling pads with -inf (a padded cell never wins); average pooling pads with
 ``torch.nn.AvgPool2d``, counts the padding in the divisor unless ``count_include_pad=False``.
 With ``ceil_mode`` the last window may hang over the bottom/right edge; the overhanging cells are
 never counted.
+
+Padding can differ between sides, ``((top, bottom), (left, right))``, or be ``"same"`` (output
+ceil(H / s) x ceil(W / s), an odd row or column of padding at the bottom/right, as in Keras). Keras'
+"same" average pooling leaves the padding out of the divisor: pass ``count_include_pad=False``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import torch
 
 from ..errors import ShapeError
 from ._windows import pad2d, windows2d
-from .shapes import IntOrPair, as_tuple, conv_output_size
+from .shapes import IntOrPair, Padding, as_tuple, conv_output_size, padding_pairs
 
 POOL_MODES = ("max", "avg")
 
@@ -21,7 +25,7 @@ def pool_windows(
     X: torch.Tensor,
     kernel_size: IntOrPair,
     stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
+    padding: Padding = 0,
     mode: str = "max",
     ceil_mode: bool = False,
     *,
@@ -40,28 +44,34 @@ def pool_windows(
         raise ShapeError(f"pool2d: mode must be 'max' or 'avg', got {mode!r}.")
     X = torch.as_tensor(X)
     if X.dim() < 2:
-        raise ShapeError(f"pool2d: input must have at least 2 dimensions (H, W), got {X.dim()}.")
+        raise ShapeError(
+            f"pool2d: input must have at least 2 dimensions (H, W), got {X.dim()} (shape "
+            f"{tuple(X.shape)}); pool a 1-D signal (L,) as a (1, L) matrix with a (1, k) window."
+        )
     if mode == "avg" and not (X.is_floating_point() or X.is_complex()):
         X = X.to(torch.get_default_dtype())  # the mean of integers is not an integer
     ks = as_tuple(kernel_size, "kernel size", op="pool2d")
     ss = ks if stride is None else as_tuple(stride, "stride", op="pool2d")
-    ps = as_tuple(padding, "padding", op="pool2d")
     ds = as_tuple(dilation, "dilation", op="pool2d")
     h, w = X.shape[-2:]
-    oh, ow = conv_output_size((h, w), ks, ps, ss, ds, ceil_mode, op="pool2d")
+    pairs = padding_pairs(padding, (h, w), ks, ss, ds, op="pool2d")
+    oh, ow = conv_output_size((h, w), ks, pairs, ss, ds, ceil_mode, op="pool2d")
     if mode == "avg" and ds != (1, 1):
         raise ShapeError(f"pool2d: average pooling has no dilation, got {ds}; use dilation 1.")
-    for p, k in zip(ps, ks, strict=True):
-        # PyTorch's limit: more and a window could hold nothing but padding.
-        if p > k // 2:
-            raise ShapeError(
-                f"pool2d: padding {p} is more than half the kernel size {k}; use at most {k // 2}."
-            )
+    for pair, k in zip(pairs, ks, strict=True):
+        for p in pair:
+            # PyTorch's limit: more and a window could hold nothing but padding.
+            if p > k // 2:
+                raise ShapeError(
+                    f"pool2d: padding {p} is more than half the kernel size {k}; "
+                    f"use at most {k // 2}."
+                )
+    (top, bottom), (left, right) = pairs
     spans = tuple(d * (k - 1) + 1 for k, d in zip(ks, ds, strict=True))
     # ceil_mode: room for a last window that hangs over the bottom/right edge.
-    extra_h = max(0, (oh - 1) * ss[0] + spans[0] - (h + 2 * ps[0]))
-    extra_w = max(0, (ow - 1) * ss[1] + spans[1] - (w + 2 * ps[1]))
-    pads = (ps[0], ps[0] + extra_h, ps[1], ps[1] + extra_w)
+    extra_h = max(0, (oh - 1) * ss[0] + spans[0] - (top + h + bottom))
+    extra_w = max(0, (ow - 1) * ss[1] + spans[1] - (left + w + right))
+    pads = (top, bottom + extra_h, left, right + extra_w)
     if mode == "max":
         fill = -torch.inf if X.is_floating_point() else torch.iinfo(X.dtype).min
         return windows2d(pad2d(X, pads, fill), ks, ss, ds), None
@@ -69,7 +79,7 @@ def pool_windows(
     # Divisor: how many cells of each window count: padding included or not, overhang never.
     counted = torch.ones(h, w, dtype=X.dtype)
     if count_include_pad:
-        counted = pad2d(counted, (ps[0], ps[0], ps[1], ps[1]), 1)
+        counted = pad2d(counted, (top, bottom, left, right), 1)
         counted = pad2d(counted, (0, extra_h, 0, extra_w), 0)
     else:
         counted = pad2d(counted, pads, 0)
@@ -81,7 +91,7 @@ def pool2d(
     X: torch.Tensor,
     kernel_size: IntOrPair,
     stride: IntOrPair | None = None,
-    padding: IntOrPair = 0,
+    padding: Padding = 0,
     mode: str = "max",
     ceil_mode: bool = False,
     *,
@@ -94,7 +104,8 @@ def pool2d(
         X: input (..., H, W), e.g. (N, C, H, W) or a single (H, W) matrix.
         kernel_size: window size k or (k_h, k_w).
         stride: s or (s_h, s_w); defaults to the kernel size (non-overlapping windows).
-        padding: p or (p_h, p_w) on each side, at most half the kernel.
+        padding: p or (p_h, p_w) on each side, or ((top, bottom), (left, right)), or
+            ``"valid"`` / ``"same"``; at most half the kernel on any side.
         mode: ``"max"`` or ``"avg"``.
         ceil_mode: round the output size up, letting a last partial window in.
         dilation: spacing of the window's cells (max pooling only).

@@ -19,7 +19,15 @@ from classicnets.errors import ClassicnetsError
 from classicnets.runs import reproduce
 from classicnets.runs.reproduce_arithmetic import ARITHMETIC_CHECKS, printed
 from classicnets.runs.reproduce_models import MODEL_CHECKS
-from classicnets.runs.reproduce_outcome import CLOSE, DIFFERENT, EQUAL, Outcome, compare
+from classicnets.runs.reproduce_outcome import (
+    CLOSE,
+    DIFFERENT,
+    EQUAL,
+    NO_FIGURE,
+    NOT_RUN,
+    Outcome,
+    compare,
+)
 
 MINE = [*ARITHMETIC_CHECKS, *MODEL_CHECKS]  # the checks that train nothing
 
@@ -68,7 +76,7 @@ def test_every_line_of_the_non_training_checks_is_explained(document):
 
 def test_json_shape(document):
     assert set(document) == {"mode", "checks", "only", "counts", "unexplained", "ok", "outcomes"}
-    assert set(document["counts"]) == {EQUAL, CLOSE, DIFFERENT}
+    assert set(document["counts"]) == {EQUAL, CLOSE, DIFFERENT, NO_FIGURE, NOT_RUN}
     keys = {"group", "what", "course", "ours", "mark", "why", "source", "explained"}
     assert all(set(o) == keys for o in document["outcomes"])
     assert all(o["source"] for o in document["outcomes"])

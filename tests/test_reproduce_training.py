@@ -14,7 +14,7 @@ from classicnets.data import ImageDataset
 from classicnets.errors import ClassicnetsError
 from classicnets.models import create_model, keras_listings  # noqa: F401  (registers them)
 from classicnets.runs import reproduce_training as rt
-from classicnets.runs.reproduce_outcome import CLOSE, DIFFERENT, EQUAL
+from classicnets.runs.reproduce_outcome import CLOSE, DIFFERENT, EQUAL, NO_FIGURE, NOT_RUN
 
 
 def _blobs(n: int, seed: int, split: str) -> ImageDataset:
@@ -107,7 +107,7 @@ def test_missing_data_is_one_sentence_not_a_traceback(monkeypatch):
                 if mode == "quick" and "not run in quick mode" in line.why:
                     continue
                 assert "is not on this machine" in line.why and "CLASSICNETS_DATA" in line.why
-                assert line.why.count(". ") == 0 and line.mark == DIFFERENT
+                assert line.why.count(". ") == 0 and line.mark == NOT_RUN
 
 
 def test_d2l_and_cifar_full_mode_explain_only_what_their_causes_allow(monkeypatch):
@@ -127,7 +127,7 @@ def test_d2l_and_cifar_full_mode_explain_only_what_their_causes_allow(monkeypatc
     scores["vgg11"] = rt.Trained(0.7, None, 0.7, 0.69, epochs=4, best_epoch=4)
     scores["resnet18"] = rt.Trained(0.3, None, 0.3, 0.3, epochs=4, best_epoch=4)
     vgg, resnet = rt.TRAINING_CHECKS["course_cifar10"]("full")
-    assert (vgg.course, vgg.ours, vgg.explained) == (None, 0.69, True)
+    assert (vgg.course, vgg.ours, vgg.explained, vgg.mark) == (None, 0.69, True, NO_FIGURE)
     assert "not recorded here" in vgg.why and not resnet.explained
 
 

@@ -57,13 +57,13 @@ def plot_batch_sizes(result: dict[str, Any], path: str | os.PathLike, title: str
     fig, (by_updates, by_seconds) = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for name, row in result["rows"].items():
         points = row["points"]
-        label = (f"batch {row['batch_size']} ({'full' if name == 'full' else name}), "
+        label = (f"batch {row['batch_size']}{' (full)' if name == 'full' else ''}, "
                  f"lr {row['lr']:g}, test {row['test_accuracy']:.3f}")  # fmt: skip
         losses = [p["train_loss"] for p in points]
-        by_updates.plot([max(p["updates"], 1) for p in points], losses, marker="o", label=label)
+        by_updates.plot([p["updates"] + 1 for p in points], losses, marker="o", label=label)
         by_seconds.plot([p["seconds"] for p in points], losses, marker="o", label=label)
     by_updates.set_xscale("log")
-    by_updates.set_xlabel("updates (log)")
+    by_updates.set_xlabel("updates + 1 (log; the first point is before any update)")
     by_seconds.set_xlabel("training seconds")
     by_updates.set_ylabel("cross-entropy on the training split")
     by_seconds.legend(fontsize=8)

@@ -204,7 +204,11 @@ def test_help_shows_every_default(capsys):
         ("--precision NAME", "(default: auto)"),
         ("--seed", "(default: 0)"),
         ("--val-split F", "(default: 0.1)"),
-        ("--grad-clip NORM", "(default: none for image models, 1 for language models)"),
+        (
+            "--grad-clip NORM",
+            "(default: none for image models, 1 for language models, 1 for "
+            "masked language models, 1 for encoder-decoders, 5 for taggers)",
+        ),  # fmt: skip
         ("--patience EPOCHS", "(default: off)"),
         ("--save-every", "(default: auto)"),
         ("--seq-len", "language models only"),

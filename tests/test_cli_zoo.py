@@ -53,6 +53,14 @@ def test_models_lists_every_model_with_params_and_macs(capsys):
     assert rows["resnet50"]["macs"] == pytest.approx(4.09e9, rel=0.01)
     assert rows["vgg16"]["year"] == 2014 and rows["vgg16"]["family"] == "VGG"
     assert rows["lenet5"]["input"] == [1, 28, 28]
+    # the sequence models are listed too: sizes counted by hand from their layers
+    embeddings, attention, ffn = 2 * 13 * 128, 4 * (128 * 128 + 128), 2 * 128 * 512 + 512 + 128
+    encoder, decoder = attention + ffn + 2 * 256, 2 * attention + ffn + 3 * 256  # + LayerNorms
+    assert rows["transformer_seq2seq"]["params"] == embeddings + 2 * encoder + 2 * decoder
+    lstm = 2 * (4 * 128 * (100 + 128) + 2 * 4 * 128)
+    assert rows["bilstm_tagger"]["params"] == 20_000 * 100 + lstm + (2 * 128 + 1) * 14
+    assert rows["bilstm_crf_tagger"]["params"] == rows["bilstm_tagger"]["params"] + 14 * 16
+    assert all(rows[n]["macs"] > 0 for n in ("lstm_seq2seq", "bilstm_crf_tagger"))
 
 
 def test_unknown_model_suggests_the_closest(capsys):
@@ -88,9 +96,9 @@ def test_bad_flags_are_one_sentence(capsys, args, message):
 
 
 def test_unknown_model_without_a_close_name_lists_the_known_ones(capsys):
-    assert main(["summary", "bert"]) == 2
+    assert main(["summary", "zebra"]) == 2
     err = _error(capsys)
-    assert "Unknown model 'bert'." in err and "Known models:" in err
+    assert "Unknown model 'zebra'." in err and "Known models:" in err
     assert "resnet18" in err and "Did you mean" not in err
 
 

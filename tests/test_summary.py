@@ -175,3 +175,30 @@ def test_language_model_summary_reads_tokens():
     assert "char_lstm on 128 tokens" in str(result)
     longer = summary("char_transformer", (1, 1, 256), num_classes=80)
     assert longer.rows[-1].name == "head" and longer.rows[-1].output_shape == (256, 80)
+
+
+def test_encoder_decoder_macs_match_torch_flop_counter():
+    # the summary feeds one (1, T) sequence of a real token (id 3) to both sides
+    model = create_model("transformer_seq2seq", d_model=32, heads=2, d_ff=64).eval()
+    ids = torch.full((1, 20), 3)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(ids, ids)
+    counted = summary(model, model_info("transformer_seq2seq").input_size)
+    assert counted.tokens and counted.total_macs == counter.get_total_flops() // 2
+    assert sum(row.params for row in counted.rows) == counted.total_params
+
+
+@pytest.mark.parametrize("name", ["transformer_seq2seq", "lstm_seq2seq"])
+def test_an_encoder_decoders_classes_are_its_target_tokens(name):
+    result = summary(name, num_classes=40)
+    assert result.rows[-1].name == "head" and result.rows[-1].output_shape == (20, 40)
+    assert sum(row.params for row in result.rows) == result.total_params
+
+
+def test_a_taggers_classes_are_its_tags():
+    result = summary("bilstm_tagger", num_classes=9)
+    assert result.tokens and result.rows[-1].output_shape == (40, 9)
+    # embedding 20,000 x 100; per direction 4 gates x 128 over (100 + 128) inputs and two
+    # biases (torch's LSTM layout); the head reads both directions
+    lstm = 2 * (4 * 128 * (100 + 128) + 2 * 4 * 128)
+    assert result.total_params == 20_000 * 100 + lstm + (2 * 128 + 1) * 9

@@ -18,7 +18,7 @@ Hook = Callable[[str, nn.Module, tuple, Any], None]
 
 def run_hooked(
     model: nn.Module,
-    example: torch.Tensor,
+    example: torch.Tensor | tuple[torch.Tensor, ...],
     *,
     label: str,
     size_text: str,
@@ -32,7 +32,8 @@ def run_hooked(
 
     Args:
         model: the network; its training mode is restored afterwards, and every hook removed.
-        example: the input batch.
+        example: the input batch, or a tuple of the inputs of a model that takes several (an
+            encoder-decoder's source and target).
         label: how errors name the model, e.g. ``"model 'lenet5'"``.
         size_text: how errors name the input, e.g. ``"1x28x28"``.
         hook: called after each watched call.
@@ -53,7 +54,7 @@ def run_hooked(
     try:
         model.eval()
         with torch.no_grad():
-            model(example)
+            model(*example) if isinstance(example, tuple) else model(example)
     except RuntimeError as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ShapeError(

@@ -224,8 +224,10 @@ def summary(
         name, info = model, model_info(model)
         size = tuple(info.input_size) if input_size is None else _checked_size(input_size)
         if "sequence" in info.tags:
-            if "num_classes" in model_kwargs:  # a language model's classes are its tokens
-                model_kwargs["vocab_size"] = model_kwargs.pop("num_classes")
+            if "num_classes" in model_kwargs:  # a sequence model's classes: its output tokens
+                model_kwargs[_CLASSES_ARG.get(_token_kind(info.tags), "vocab_size")] = (
+                    model_kwargs.pop("num_classes")
+                )
             takes = inspect.signature(info.builder).parameters
             if "context" in takes and size[-1] > info.input_size[-1]:
                 model_kwargs = {"context": size[-1], **model_kwargs}
@@ -245,10 +247,23 @@ def summary(
     return _run(module, name, size, depth, tokens=_reads_tokens(module))
 
 
-def _reads_tokens(module: nn.Module) -> bool:
-    """Whether ``module`` is a registered language model (it reads token ids)."""
+# what a sequence model's num_classes is called, by kind (a language model's: vocab_size)
+_CLASSES_ARG = {"seq2seq": "target_vocab_size", "tagging": "num_tags"}
+# the token id of the summary's example: a real token, not padding (id 0 of the seq2seq and
+# tagging vocabularies; 1 is a tagger's <unk>, 3 the first non-special seq2seq token)
+_EXAMPLE_ID = {"seq2seq": 3, "tagging": 1, "sequence": 0}
+
+
+def _token_kind(tags: tuple[str, ...]) -> str | None:
+    """``"seq2seq"``, ``"tagging"``, ``"sequence"`` (a language model) or None (images)."""
+    return next((kind for kind in _EXAMPLE_ID if kind in tags), None)
+
+
+def _reads_tokens(module: nn.Module) -> str | None:
+    """The kind of registered sequence model ``module`` is (see :func:`_token_kind`): it reads
+    token ids; None for an image model or a module of one's own."""
     spec = getattr(module, "classicnets_spec", None)
-    return bool(spec) and "sequence" in model_info(spec["name"]).tags
+    return _token_kind(model_info(spec["name"]).tags) if spec else None
 
 
 def _checked_size(input_size: Sequence[int]) -> tuple[int, int, int]:
@@ -269,7 +284,7 @@ class _Call:
 
 
 def _run(
-    model: nn.Module, name: str, size: tuple[int, int, int], depth: int | None, tokens: bool
+    model: nn.Module, name: str, size: tuple[int, int, int], depth: int | None, tokens: str | None
 ) -> Summary:
     # Rows follow the calls, not the attribute tree: a call nested `depth` calls deep is a row,
     # and so is a shallower call that calls no other module (a leaf). Containers that are
@@ -311,8 +326,9 @@ def _run(
     def _holds_uncounted(module: nn.Module) -> bool:
         return any(id(p) not in counted for p in module.parameters(recurse=False))
 
-    if tokens:  # one sequence of size[-1] token ids
-        example = torch.zeros(1, size[-1], dtype=torch.long, device=device)
+    if tokens:  # one sequence of size[-1] token ids (an encoder-decoder: source and target)
+        ids = torch.full((1, size[-1]), _EXAMPLE_ID[tokens], dtype=torch.long, device=device)
+        example = (ids, ids) if tokens == "seq2seq" else ids
     else:
         example = torch.zeros(1, *size, device=device)
     run_hooked(
@@ -335,5 +351,5 @@ def _run(
         total_params=sum(p.numel() for p in params),
         trainable_params=sum(p.numel() for p in params if p.requires_grad),
         total_macs=total[0],
-        tokens=tokens,
+        tokens=tokens is not None,
     )

@@ -72,15 +72,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from ..runs.kinds import KIND_WHAT, model_kind
     from ..runs.predict import predict_files
-    from ..train import SequenceModel
 
     if args.top < 1:
         raise ClassicnetsError(f"--top must be a whole number of at least 1, got {args.top}.")
     _, model = load_run(args.run, device=args.device)
-    if isinstance(model, SequenceModel):
+    if model_kind(model) != "image":
         raise ClassicnetsError(
-            f"{args.run} holds a language model; predict classifies images (use generate)."
+            f"{args.run} holds {KIND_WHAT[model_kind(model)]}; predict classifies images "
+            "(use generate)."
         )
     results = predict_files(model, args.images, top=args.top)
     if args.json:

@@ -11,7 +11,19 @@ from typing import Any
 
 from ..errors import ClassicnetsError
 
-KIND_NAMES = {"image": "image models", "text": "language models"}
+KIND_NAMES = {
+    "image": "image models",
+    "text": "language models",
+    "seq2seq": "encoder-decoders",
+    "tagging": "taggers",
+    "mlm": "masked language models",
+}
+
+
+def _kinds(kinds: list[str]) -> str:
+    """``language models and taggers``."""
+    names = [KIND_NAMES[k] for k in kinds]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _base_type(hint: Any) -> type:
@@ -60,7 +72,7 @@ def add_config_flags(parser: argparse.ArgumentParser, classes: list[type]) -> No
             default = ", ".join(f"{v} for {KIND_NAMES[k]}" for k, v in defaults.items())
         help_text = f.metadata["help"]
         if len(kinds) < len(classes):
-            help_text = f"{KIND_NAMES[kinds[0]]} only: {help_text}"
+            help_text = f"{_kinds(kinds)} only: {help_text}"
         options: dict[str, Any] = {"dest": name, "default": None}
         base = _base_type(hint)
         if base is bool:
@@ -83,7 +95,7 @@ def given_settings(args: argparse.Namespace, cls: type, classes: list[type]) -> 
     own = {f.name for f in dataclasses.fields(cls)}
     for name, entries in config_fields(classes).items():
         if getattr(args, name, None) is not None and name not in own:
-            other = KIND_NAMES[entries[0][0].KIND]
+            other = _kinds([cls.KIND for cls, _, _ in entries])
             raise ClassicnetsError(
                 f"--{name.replace('_', '-')} applies to {other} only, not to "
                 f"{getattr(args, 'model', None) or 'lenet5'}."

@@ -1,7 +1,8 @@
 """CLI command ``train``: a new run of any registered model, or ``--resume`` of one.
 
-The flags come from the run configs' fields (:mod:`classicnets.runs.config`); image and
-language models share one command, and a flag only the other kind takes is one sentence.
+The flags come from the fields of every registered run config (:mod:`classicnets.runs.config`):
+image models, language models, encoder-decoders and taggers share one command, and a flag only
+another kind takes is one sentence.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ import dataclasses
 import os
 
 from ..errors import ClassicnetsError
-from ..runs import ImageRunConfig, TextRunConfig, config_for_model, resume, train
+from ..runs import CONFIGS as KINDS
+from ..runs import config_for_model, resume, train
 from ..runs.launch import launch
 from ..runs.rundir import open_run
 from ..train.distributed import LAUNCHED_ENV, LostPeerError, rank_from_env, torchrun_world
 from .common import emit_json, note_printer, results_console, stderr
 from .flags import add_config_flags, given_settings
 
-CONFIGS = [ImageRunConfig, TextRunConfig]
+CONFIGS = list(KINDS.values())  # image, text, then the kinds runs/ registers
 RESUME_FLAGS = {"epochs", "device", "nproc"}
 
 

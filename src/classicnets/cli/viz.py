@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import ClassicnetsError
 from ..models import model_info
-from ..runs import ImageRunConfig
+from ..runs import ImageRunConfig, config_for_model
 from ..runs.pictures import PICTURES, Options, draw
 from ..runs.probes import compare_gradients, find_lr, png_path
 from ..viz.activations import plot_activations
@@ -104,6 +104,18 @@ def cmd_viz(args: argparse.Namespace) -> int:
             "viz needs a run and a picture: `classicnets viz RUN WHAT` (pictures: "
             f"{', '.join(PICTURES)}), or `classicnets viz --compare MODEL ...`."
         )
+    kind = _kind(args.run)
+    if kind == "seq2seq" and args.what == "attention":  # where the decoder looks
+        from ..runs.seq2seq import draw_attention
+
+        print(f"wrote {draw_attention(args.run, args.prompt, out=args.out)}")
+        return 0
+    if kind in ("seq2seq", "tagging"):
+        pictures = "attention (--prompt TEXT)" if kind == "seq2seq" else "none yet"
+        raise ClassicnetsError(
+            f"{args.run} is a {kind} run: its pictures are {pictures}; its loss curves are "
+            "drawn in the run directory's curves.png."
+        )
     options = Options(
         index=args.index, image=args.image, split=args.split, layer=args.layer, unit=args.unit,
         prompt=args.prompt, steps=args.steps, top=args.top,
@@ -113,12 +125,20 @@ def cmd_viz(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kind(run: str) -> str | None:
+    """The kind of run ``run`` is, from its config (None for a lone checkpoint)."""
+    from ..runs.rundir import open_run
+
+    config = open_run(run).config
+    return config.KIND if config is not None else None
+
+
 def cmd_lr_find(args: argparse.Namespace) -> int:
     info = model_info(args.model)  # an unknown name: one sentence with the close ones
     if "sequence" in info.tags:
         raise ClassicnetsError(
-            f"lr-find runs on image models; {args.model} is a language model (train it with "
-            "a few --lr values instead)."
+            f"lr-find runs on image models; {args.model} is {config_for_model(args.model).WHAT} "
+            "(train it with a few --lr values instead)."
         )
     given = {"batch_size": args.batch_size, "optimizer": args.optimizer}
     config = ImageRunConfig(

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (registration side effect)
     alexnet,
+    bert,
     darknet,
     densenet,
     densenet_basic,
@@ -22,8 +23,11 @@ from . import (  # noqa: F401  (registration side effect)
     resnet,
     resnet_cifar,
     rnn,
+    seq2seq,
+    seq2seq_lstm,
     shufflenet,
     squeezenet,
+    tagger,
     transformer,
     vgg,
     vit,

@@ -12,7 +12,7 @@ import dataclasses
 import importlib.util
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..data import dataset_info
@@ -25,49 +25,22 @@ from ..train.precision import PRECISIONS, Precision, resolve_precision
 from ..train.saving import parse_save_every
 from ..train.setup import resolve_device
 from .recipes import DEFAULT_LR, FIELDS, Chosen, recipe_for
-
-
-def setting(default: Any, help: str, *, metavar: str | None = None, **extra: Any) -> Any:
-    """A config field with its ``--flag`` help (``default_text`` replaces the shown default;
-    ``cli=False`` keeps it off the command line)."""
-    meta = {"help": help, "metavar": metavar, **extra}
-    if isinstance(default, dict):
-        return field(default_factory=dict, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _whole(name: str, value: Any, least: int = 1, optional: bool = False) -> None:
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        what = "a positive whole number" if least == 1 else f"a whole number of at least {least}"
-        raise ClassicnetsError(f"{_flag(name)} must be {what}, got {value!r}.")
-
-
-def _number(name: str, value: Any, low: float, high: float, optional=False, closed=True) -> None:
-    if optional and value is None:
-        return
-    bad = isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
-    if not bad:
-        bad = value < low or value > high or (not closed and value == high)
-    if bad:
-        span = f"[{low:g}, {high:g}{']' if closed else ')'}" if math.isfinite(high) else ""
-        where = f"in {span}" if span else f"at least {low:g}"
-        raise ClassicnetsError(f"{_flag(name)} must be a number {where}, got {value!r}.")
+from .settings import _flag, _number, _whole, setting  # noqa: F401  (shared by every kind)
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The settings every run has, image or text."""
+    """The settings every run has, whatever its kind."""
 
     KIND: ClassVar[str] = ""
+    TAG: ClassVar[str | None] = None  # the registry tag of the models it trains (None: images)
+    WHAT: ClassVar[str] = ""  # what those models are, for messages: "a language model"
 
     model: str = setting("lenet5", "registered model (see `classicnets models`)", cli=False)
-    data: str = setting("digits", "dataset name, or a text file for language models")
+    data: str = setting(
+        "digits", "dataset; language models: a text file; encoder-decoders: a task; taggers: "
+        "a tagged corpus or file",
+    )  # fmt: skip
     data_dir: str | None = setting(
         None, "folder holding the data files; only there is the data looked for", metavar="DIR"
     )
@@ -152,12 +125,11 @@ class RunConfig:
     # ------------------------------------------------------------- checking
     def check(self) -> None:
         """Raise one sentence for the first value out of range."""
-        info = model_info(self.model)  # unknown names fail here, with suggestions
-        is_text = "sequence" in info.tags
-        if is_text != (self.KIND == "text"):
-            kind = "a language model" if is_text else "an image model"
+        model_info(self.model)  # unknown names fail here, with suggestions
+        belongs = config_for_model(self.model)
+        if belongs.KIND != self.KIND:
             raise ClassicnetsError(
-                f"Model '{self.model}' is {kind}; it cannot run as a {self.KIND} run."
+                f"Model '{self.model}' is {belongs.WHAT}; it cannot run as a {self.KIND} run."
             )
         _whole("epochs", self.epochs, optional=True)
         _whole("batch_size", self.batch_size, optional=True)
@@ -269,6 +241,7 @@ class ImageRunConfig(RunConfig):
     """An image classifier on an image dataset."""
 
     KIND: ClassVar[str] = "image"
+    WHAT: ClassVar[str] = "an image model"
 
     image_size: int | None = setting(
         None, "resize images to this side", metavar="PX", default_text="the data's own, or "
@@ -349,6 +322,8 @@ class TextRunConfig(RunConfig):
     """A language model on a text: a named corpus or any UTF-8 file."""
 
     KIND: ClassVar[str] = "text"
+    TAG: ClassVar[str | None] = "sequence"
+    WHAT: ClassVar[str] = "a language model"
 
     model: str = setting("char_lstm", "registered language model", cli=False)
     data: str = setting("tinyshakespeare", "corpus name or UTF-8 text file")
@@ -385,11 +360,30 @@ class TextRunConfig(RunConfig):
         return "val_loss"
 
 
-CONFIGS: dict[str, type[RunConfig]] = {"image": ImageRunConfig, "text": TextRunConfig}
+# kind -> config class; runs/__init__.py imports the other kinds' modules, which register theirs
+CONFIGS: dict[str, type[RunConfig]] = {}
+
+
+def register_config(cls: type[RunConfig]) -> type[RunConfig]:
+    """Make ``cls`` a kind of run: its ``config.json`` reads back and ``config_for_model``
+    picks it for models tagged ``cls.TAG``. Raises on a kind registered twice."""
+    if cls.KIND in CONFIGS:
+        raise ValueError(f"A run config of kind {cls.KIND!r} is already registered.")
+    CONFIGS[cls.KIND] = cls
+    return cls
+
+
+register_config(ImageRunConfig)
+register_config(TextRunConfig)
 
 
 def config_for_model(model: str | None) -> type[RunConfig]:
-    """The config class of a model's runs (an image run without a model)."""
+    """The config class of a model's runs: the most specific registered kind whose tag the
+    model carries (a seq2seq model is also a "sequence" one), else an image run (also
+    without a model)."""
     if model is None:
         return ImageRunConfig
-    return TextRunConfig if "sequence" in model_info(model).tags else ImageRunConfig
+    tags = model_info(model).tags
+    found = [c for c in CONFIGS.values() if c.TAG is not None and c.TAG in tags]
+    # the most specific: the tag that comes last in the model's tags ("sequence", "seq2seq")
+    return max(found, key=lambda c: tags.index(c.TAG), default=ImageRunConfig)

@@ -51,6 +51,7 @@ from .export_formats import (  # noqa: F401  (the file formats' names, re-export
     run_torchscript,
     write_export,
 )
+from .kinds import KIND_WHAT
 from .rundir import open_run
 from .text import load_text
 from .views import RunView, open_view
@@ -103,6 +104,11 @@ def export_run(
     began = time.perf_counter()
     path = _check_request(run, format, out, tolerance, images, seq_len)
     view = open_view(run, device="cpu")
+    if view.kind not in ("image", "text"):
+        raise ClassicnetsError(
+            f"{run} holds {KIND_WHAT[view.kind]}; export writes image classifiers and language "
+            "models only."
+        )
     net = copy.deepcopy(view.model.module).float().to(memory_format=torch.contiguous_format)
     net.eval()
     x, what = _real_inputs(view, images, seq_len, net)

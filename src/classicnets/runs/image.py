@@ -130,6 +130,11 @@ class ImageTask:
 
     kind = "image"
 
+    @staticmethod
+    def score_line(test: dict) -> str:
+        """The run's one line about its test score."""
+        return f"test accuracy {test['accuracy']:.4f} (loss {test['loss']:.4f})"
+
     def prepare(self, config: ImageRunConfig, notify) -> dict[str, Any]:
         """Data, a seeded model for it and its compiled trainer; nothing written to disk."""
         splits = load_splits(config)

@@ -29,13 +29,12 @@ from ..train import (
     Model,
     ModelCheckpoint,
     ProgressBar,
-    SequenceModel,
     load,
 )
 from ..train.checkpoint import load_checkpoint
 from ..train.distributed import DataParallel, data_parallel, is_network_failure
 from .config import RunConfig
-from .image import ImageTask
+from .kinds import TASKS, model_kind
 from .rundir import (
     OpenedRun,
     check_matches,
@@ -47,9 +46,6 @@ from .rundir import (
     write_curves,
     write_json,
 )
-from .text import TextTask
-
-TASKS = {"image": ImageTask(), "text": TextTask()}
 
 Notify = Callable[[str], None]
 
@@ -87,6 +83,7 @@ class RunResult:
             "best_epoch": self.best_epoch,
             **{k: round(v, 6) for k, v in self.validation.items()},
             **{k: round(v, 6) for k, v in scores.items()},
+            **({"test_f1_of": self.test["f1_of"]} if "f1_of" in self.test else {}),
             "seconds": round(self.seconds, 3),
             "run_dir": str(self.run_dir),
         }
@@ -98,13 +95,7 @@ class RunResult:
             if self.checkpoint == "best"
             else f"last of {plural(self.epochs, 'epoch')}, no validation split"
         )
-        if self.kind == "text":
-            score = (
-                f"test loss {self.test['loss']:.4f} nats/token (perplexity "
-                f"{self.test['perplexity']:.2f})"
-            )
-        else:
-            score = f"test accuracy {self.test['accuracy']:.4f} (loss {self.test['loss']:.4f})"
+        score = TASKS[self.kind].score_line(self.test)
         return f"{score}  ({where}; {self.seconds:.1f} s)"
 
 
@@ -148,7 +139,8 @@ def train(
     the result, the other ranks return None.
 
     Args:
-        config: an :class:`~.config.ImageRunConfig` or :class:`~.config.TextRunConfig`.
+        config: a registered run config (:data:`~.config.CONFIGS`): image, text, seq2seq or
+            tagging.
         progress: show a progress bar on stderr.
         notify: called with each note worth telling the user, as soon as it is known (the
             data was upsampled, the corpus's size).
@@ -379,7 +371,7 @@ def evaluate(
     if opened.config is not None:
         kind = opened.config.KIND
     else:
-        kind = "text" if isinstance(model, SequenceModel) else "image"
+        kind = model_kind(model)
     return {
         "checkpoint": str(opened.checkpoint),
         **TASKS[kind].score(model, opened.config, split, data=data, data_dir=data_dir, tta=tta),

@@ -145,7 +145,7 @@ def find_lr(
     """
     from ..train.lr_find import lr_range_test
     from ..viz.lr import plot_lr_find
-    from .pipeline import TASKS
+    from .kinds import TASKS
 
     path = png_path(out if out is not None else f"lr-find-{config.model}-{config.data}.png")
     config, _ = config.with_recipe()

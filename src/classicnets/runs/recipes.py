@@ -3,7 +3,8 @@
 A recipe is optimizer, rate, batch size, schedule, epochs, weight decay, label smoothing and
 augmentation. The rows (:mod:`.recipe_table`) are keyed by a model or a family and a data
 family (digits; mnist for MNIST and Fashion-MNIST; cifar; images for folders and
-TinyImageNet; text); each says which command measured it. A model without a row of its own
+TinyImageNet; text; seq2seq for an encoder-decoder's tasks; tagging for a tagger's corpora);
+each says which command measured it. A model without a row of its own
 takes its family's, and a data family without a row the model's (or family's) general row,
 and the run says so. The user's flags always win, one by one: ``--optimizer`` alone keeps the
 recipe's rate only when it names the recipe's optimizer, else that optimizer's usual rate
@@ -118,6 +119,15 @@ def data_family(data: str, is_text: bool) -> str:
     return "text" if is_text else DATA_FAMILIES.get(data, "images")
 
 
+def model_data_family(tags: tuple[str, ...], data: str) -> str:
+    """The data family of a model's runs: an encoder-decoder's tasks are ``seq2seq`` and a
+    tagger's corpora ``tagging``, whatever their names; else :func:`data_family`."""
+    for kind in ("seq2seq", "tagging", "mlm"):
+        if kind in tags:
+            return kind
+    return data_family(data, "sequence" in tags)
+
+
 def recipe_for(model: str, data: str = "digits") -> Chosen:
     """The recipe of a registered model on a dataset (unknown names raise with suggestions).
 
@@ -127,7 +137,7 @@ def recipe_for(model: str, data: str = "digits") -> Chosen:
     from .recipe_table import FALLBACK, RECIPES
 
     info = model_info(model)
-    family = data_family(data, "sequence" in info.tags)
+    family = model_data_family(info.tags, data)
     for key, fam in ((model, family), (info.family, family), (model, "any"), (info.family, "any")):
         if (key, fam) in RECIPES:
             exact = (key, fam) == (model, family)

@@ -59,6 +59,11 @@ class TextTask:
 
     kind = "text"
 
+    @staticmethod
+    def score_line(test: dict) -> str:
+        """The run's one line about its test score."""
+        return f"test loss {test['loss']:.4f} nats/token (perplexity {test['perplexity']:.2f})"
+
     def prepare(self, config: TextRunConfig, notify) -> dict[str, Any]:
         corpus = load_text(config)
         module = build_language_model(config, len(corpus.vocabulary))

@@ -13,9 +13,9 @@ import torch
 from ..data import ImageDataset
 from ..errors import ClassicnetsError
 from ..train.model import Model
-from ..train.sequence import SequenceModel
 from .config import ImageRunConfig
 from .image import load_splits
+from .kinds import model_kind
 from .pipeline import load_run
 from .predict import read_image
 from .rundir import OpenedRun
@@ -42,7 +42,11 @@ class RunView:
 
     @property
     def kind(self) -> str:
-        return "text" if isinstance(self.model, SequenceModel) else "image"
+        """The run's kind (``image``, ``text``, ``seq2seq``, ``tagging``): its config's, or
+        for a lone checkpoint its trainer's."""
+        if self.opened.config is not None:
+            return self.opened.config.KIND
+        return model_kind(self.model)
 
     @property
     def model_name(self) -> str:

@@ -24,7 +24,7 @@ import torch
 from ..data.download import cache_dir
 from ..errors import ClassicnetsError
 from ..runs import ImageRunConfig, load_run, train
-from ..train import SequenceModel
+from ..runs.kinds import KIND_WHAT, model_kind
 from .app import ServedRun, create_app
 
 DEFAULT_MODEL, DEFAULT_DATA = "lenet5", "digits"
@@ -84,8 +84,9 @@ def open_run(path: str | os.PathLike, device: str = "cpu") -> ServedRun:
         ClassicnetsError: nothing there, no checkpoint, a damaged one, or a language model.
     """
     opened, model = load_run(path, device=device)
-    if isinstance(model, SequenceModel):
-        raise ClassicnetsError(f"{path} holds a language model; serve explains image models.")
+    if model_kind(model) != "image":
+        what = KIND_WHAT[model_kind(model)]
+        raise ClassicnetsError(f"{path} holds {what}; serve explains image models.")
     config = opened.config
     spec = getattr(model.module, "classicnets_spec", None) or {}
     name = config.model if config is not None else spec.get("name", type(model.module).__name__)

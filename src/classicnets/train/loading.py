@@ -15,10 +15,24 @@ from .model import Model
 
 
 def _trainer_class(meta: dict[str, Any]) -> type[Model]:
-    if meta.get("trainer") == "sequence":
-        from .sequence import SequenceModel  # imported here: sequence.py builds on this module
+    # imported here: each trainer module builds on this one's Model
+    trainer = meta.get("trainer")
+    if trainer == "sequence":
+        from .sequence import SequenceModel
 
         return SequenceModel
+    if trainer == "seq2seq":
+        from .seq2seq import Seq2SeqModel
+
+        return Seq2SeqModel
+    if trainer == "tagging":
+        from .tagging import TaggingModel
+
+        return TaggingModel
+    if trainer in ("mlm", "sequence_classifier"):
+        from .mlm import MaskedLMModel, SequenceClassifierModel
+
+        return MaskedLMModel if trainer == "mlm" else SequenceClassifierModel
     return Model
 
 

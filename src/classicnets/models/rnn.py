@@ -19,10 +19,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ClassicnetsError, ShapeError
-from ..layers import GRU, LSTM, RNN
+from ..layers import RNN
+from ..layers.lstm_variants import FUSABLE, VARIANTS
 from ._registry import register_model
 
-_CELLS: dict[str, type[nn.Module]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+CELLS = ("rnn", *VARIANTS)  # Elman's, and the LSTM and GRU variants of layers.lstm_variants
+LSTM_CELLS = tuple(c for c in VARIANTS if c.startswith("lstm"))
+GRU_CELLS = tuple(c for c in VARIANTS if c.startswith("gru"))
 State = Tensor | tuple[Tensor, Tensor] | None  # (L, B, H), or (h, c) for the LSTM
 
 # Registry entries: the native input is a (1, 1, T) token sequence, the classes the 65 characters
@@ -37,10 +40,14 @@ class RecurrentLM(nn.Module):
         vocab_size: number of tokens.
         hidden: width of every recurrent layer's state.
         layers: recurrent layers stacked.
-        cell: ``"rnn"`` (Elman, tanh), ``"lstm"`` or ``"gru"``.
+        cell: ``"rnn"`` (Elman, tanh), or an LSTM or GRU variant of
+            :data:`classicnets.layers.lstm_variants.VARIANTS` (``"lstm"``, ``"lstm_nofg"``,
+            ``"lstm_coupled"``, ``"lstm_peephole"``, ``"gru"``, ``"gru_cho"``).
         embed_dim: width of a learned embedding, or None to feed one-hot vectors.
         dropout: dropout between the stacked layers and before the output layer.
-        fused: run PyTorch's fused kernels instead of the step-by-step equations.
+        fused: run PyTorch's fused kernels instead of the step-by-step equations (only
+            ``rnn``, ``lstm`` and ``gru`` have them; the other variants always run their
+            equations).
 
     ``forward(tokens, state=None)`` maps ``(B, T)`` int64 ids to logits ``(B, T, vocab_size)``
     and returns the final state too, to be passed back in with the next piece of the same text
@@ -63,19 +70,22 @@ class RecurrentLM(nn.Module):
         for name, value in (("vocab_size", vocab_size), ("hidden", hidden), ("layers", layers)):
             if not isinstance(value, int) or value < 1:
                 raise ClassicnetsError(f"{name} must be a positive integer, got {value!r}.")
-        if cell not in _CELLS:
-            raise ClassicnetsError(f"Unknown cell '{cell}'; choose rnn, lstm or gru.")
+        if cell not in CELLS:
+            raise ClassicnetsError(f"Unknown cell '{cell}'; choose {', '.join(CELLS)}.")
         if not 0.0 <= dropout < 1.0:
             raise ClassicnetsError(f"dropout must be in [0, 1), got {dropout}.")
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, embed_dim) if embed_dim else None
-        self.rnn = _CELLS[cell](
+        layer, options = (RNN, {}) if cell == "rnn" else VARIANTS[cell][:2]
+        self.cell = cell
+        self.rnn = layer(
             embed_dim or vocab_size,
             hidden,
             layers,
             batch_first=True,
             dropout=dropout if layers > 1 else 0.0,
-            fused=fused,
+            fused=fused and cell in ("rnn", *FUSABLE),
+            **options,
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, vocab_size)
@@ -133,10 +143,14 @@ def char_lstm(
     embed_dim: int | None = 64,
     dropout: float = 0.0,
     fused: bool = True,
+    cell: str = "lstm",
 ) -> RecurrentLM:
     """A character model on stacked LSTMs (Hochreiter & Schmidhuber 1997), the model of
-    Karpathy's "The Unreasonable Effectiveness of Recurrent Neural Networks" (2015)."""
-    return RecurrentLM(vocab_size, hidden, layers, "lstm", embed_dim, dropout, fused)
+    Karpathy's "The Unreasonable Effectiveness of Recurrent Neural Networks" (2015);
+    ``cell`` picks a variant (no forget gate, coupled input-forget, peephole)."""
+    if cell not in LSTM_CELLS:
+        raise ClassicnetsError(f"char_lstm takes the cells {', '.join(LSTM_CELLS)}, got '{cell}'.")
+    return RecurrentLM(vocab_size, hidden, layers, cell, embed_dim, dropout, fused)
 
 
 @register_model(
@@ -155,9 +169,13 @@ def char_gru(
     embed_dim: int | None = 64,
     dropout: float = 0.0,
     fused: bool = True,
+    cell: str = "gru",
 ) -> RecurrentLM:
-    """A character model on stacked GRUs (Cho et al. 2014)."""
-    return RecurrentLM(vocab_size, hidden, layers, "gru", embed_dim, dropout, fused)
+    """A character model on stacked GRUs (Cho et al. 2014); ``cell="gru_cho"`` applies the
+    reset gate before the matrix product, as the paper writes it."""
+    if cell not in GRU_CELLS:
+        raise ClassicnetsError(f"char_gru takes the cells {', '.join(GRU_CELLS)}, got '{cell}'.")
+    return RecurrentLM(vocab_size, hidden, layers, cell, embed_dim, dropout, fused)
 
 
 @register_model(
@@ -177,10 +195,13 @@ def word_lstm(
     embed_dim: int | None = None,
     dropout: float = 0.5,
     fused: bool = True,
+    cell: str = "lstm",
 ) -> RecurrentLM:
     """A word language model: embedding → 2 stacked LSTMs → dropout 0.5 → a linear layer at
     every step, Zaremba et al.'s (2014) regularised LSTM (their small model: 200 units, 35
     steps). ``embed_dim`` defaults to ``hidden``."""
+    if cell not in LSTM_CELLS:
+        raise ClassicnetsError(f"word_lstm takes the cells {', '.join(LSTM_CELLS)}, got '{cell}'.")
     return RecurrentLM(
-        vocab_size, hidden, layers, "lstm", embed_dim or hidden, dropout=dropout, fused=fused
+        vocab_size, hidden, layers, cell, embed_dim or hidden, dropout=dropout, fused=fused
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import inspect
 import math
 import os
 from dataclasses import dataclass
@@ -341,9 +342,19 @@ class TextRunConfig(RunConfig):
         None, "read only the start of the text", metavar="N", default_text="all"
     )
     max_vocab: int = setting(10000, "word models: the most frequent words; the rest are <unk>")
+    cell: str | None = setting(None, "recurrent cell: rnn, lstm (_nofg, _coupled, _peephole), "
+                               "gru, gru_cho", default_text="the model's")  # fmt: skip
+    embed: int | None = setting(
+        None, "width of the token embedding; 0 feeds one-hot tokens", default_text="the model's"
+    )
 
     def check(self) -> None:
         super().check()
+        takes = inspect.signature(model_info(self.model).builder).parameters
+        for flag, name in (("cell", "cell"), ("embed", "embed_dim")):
+            if getattr(self, flag) is not None and name not in takes:
+                raise ClassicnetsError(f"--{flag} applies to recurrent models, not {self.model}.")
+        _whole("embed", self.embed, least=0, optional=True)
         _number("test_split", self.test_split, 0, 1, closed=False)
         if self.test_split == 0 or self.val_split + self.test_split >= 1:
             raise ClassicnetsError(

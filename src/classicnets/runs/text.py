@@ -44,9 +44,11 @@ def build_language_model(config: TextRunConfig, vocab_size: int) -> torch.nn.Mod
     """Build ``config.model`` for a vocabulary, its weights from the run's seed; a
     Transformer's context is the training length unless the model's arguments say otherwise."""
     kwargs: dict[str, Any] = {"vocab_size": vocab_size}
-    for name in ("hidden", "layers"):
+    for name in ("hidden", "layers", "cell"):
         if getattr(config, name) is not None:
             kwargs[name] = getattr(config, name)
+    if config.embed is not None:
+        kwargs["embed_dim"] = config.embed or None  # 0: one-hot tokens
     takes = inspect.signature(model_info(config.model).builder).parameters
     length = config.window if config.window is not None else config.seq_len
     if "context" in takes:

@@ -37,12 +37,18 @@ def numbers(text: str, kind=float) -> list:
 
 
 def candidates(args) -> list[dict]:
-    grid = itertools.product(
-        args.optimizers.split(","),
-        numbers(args.lrs),
-        numbers(args.batch_sizes, int),
-        numbers(args.epochs, int),
-        args.schedules.split(","),
+    if args.pairs:  # optimizer:rate pairs instead of every optimizer at every rate
+        methods = [(o, float(lr)) for o, lr in (p.split(":") for p in args.pairs.split(","))]
+    else:
+        methods = list(itertools.product(args.optimizers.split(","), numbers(args.lrs)))
+    grid = (
+        (o, lr, b, e, s)
+        for (o, lr), b, e, s in itertools.product(
+            methods,
+            numbers(args.batch_sizes, int),
+            numbers(args.epochs, int),
+            args.schedules.split(","),
+        )
     )
     return [
         {"optimizer": o, "lr": lr, "batch_size": b, "epochs": e, "schedule": s}
@@ -115,6 +121,10 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--optimizers", default="adam")
     parser.add_argument("--lrs", default="1e-3,3e-3")
+    parser.add_argument(
+        "--pairs", default=None, help="optimizer:rate pairs, e.g. adam:1e-3,momentum:0.05 "
+        "(instead of --optimizers x --lrs)",
+    )  # fmt: skip
     parser.add_argument("--batch-sizes", default="64,128")
     parser.add_argument("--epochs", default="3")
     parser.add_argument("--schedules", default="onecycle")

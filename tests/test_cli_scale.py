@@ -89,8 +89,12 @@ def test_a_users_own_module_trains_evaluates_resumes_and_exports(tmp_path, monke
     out = tmp_path / "own"
     args = ["train", "--module", "mynets:build", "--epochs", "1", "--limit", "64"]
     assert main([*args, "--out", str(out), "--device", "cpu", "--json"]) == 0
-    assert json.loads((out / "config.json").read_text())["module"] == "mynets:build"
-    assert "mynets:build on digits" in capsys.readouterr().err
+    config = json.loads((out / "config.json").read_text())
+    assert config["module"] == "mynets:build"
+    # not the recipe of MODEL's default (lenet5's sigmoid-sized rate): the table's fallback
+    assert config["recipe"] == "--module/digits" and config["lr"] == 1e-3
+    err = capsys.readouterr().err
+    assert "mynets:build on digits" in err and "a network of your own has no row" in err
     assert "Conv2d" in (out / "summary.txt").read_text()
     assert main(["evaluate", str(out), "--device", "cpu", "--json"]) == 0
     capsys.readouterr()

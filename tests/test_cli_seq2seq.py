@@ -166,7 +166,10 @@ def test_viz_attention_draws_where_the_decoder_looks(run, tmp_path, capsys):
     assert weights.shape == (2, written.shape[0], 4)
     assert torch.allclose(weights.sum(-1), torch.ones(2, written.shape[0]), atol=1e-5)
     assert main(["viz", str(out), "filters"]) == 2
-    assert "is a seq2seq run: its pictures are attention" in one_error(capsys)
+    assert "is a seq2seq run; its pictures are: attention, curves, lr." in one_error(capsys)
+    for what in ("curves", "lr"):  # what every run has
+        assert main(["viz", str(out), what, "--out", str(tmp_path / f"{what}.png")]) == 0
+        assert (tmp_path / f"{what}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_image_only_commands_refuse_an_encoder_decoder(run, tmp_path, capsys):

@@ -98,6 +98,16 @@ def test_evaluate_and_generate_use_the_kept_checkpoint(twt_run, capsys):
     assert printed == [f"{w}/{t}" for w, t in zip(words, tags, strict=True)]
 
 
+def test_viz_draws_a_taggers_curves_and_refuses_image_pictures(twt_run, tmp_path, capsys):
+    png = tmp_path / "curves.png"
+    assert main(["viz", str(twt_run[0]), "curves", "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["viz", str(twt_run[0]), "saliency"]) == 2
+    err = capsys.readouterr().err
+    assert "is a tagging run; its pictures are: curves, lr." in err and "Traceback" not in err
+
+
 def test_resume_trains_on_to_the_new_total(twt_run, tmp_path, capsys):
     copy = tmp_path / "again"
     shutil.copytree(twt_run[0], copy)

@@ -116,7 +116,7 @@ def test_lr_find_suggests_a_rate(tmp_path, capsys):
     "extra, message",
     [
         (["filterz"], "Did you mean 'filters'"),
-        (["attention"], "'attention' is a picture of text runs"),
+        (["attention"], "'attention' is a picture of text and seq2seq runs"),
         (["features", "--index", "100000"], "--index 100000 is out of range"),
         (["features", "--image", "/nonexistent/x.png"], "does not exist"),
         (["features", "--out", "/nonexistent/dir/x.png"], "does not exist"),

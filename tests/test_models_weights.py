@@ -149,9 +149,21 @@ def test_the_tables_name_every_model_both_libraries_define(torchvision):
 
 
 @pytest.mark.parametrize("name, size", SAME_ARCHITECTURE)
-def test_torchvision_weights_give_torchvision_outputs(torchvision, name, size):
+def test_torchvision_weights_give_torchvision_outputs(torchvision, name, size, tmp_path):
     theirs, ours = _pair(torchvision, name, size)
     load_weights(ours, theirs.state_dict())  # "auto" tells torchvision's layout from ours
+    _assert_same_outputs(theirs, ours, size)
+    _assert_same_from_safetensors(theirs, ours, size, tmp_path, "torchvision")
+
+
+def _assert_same_from_safetensors(theirs, ours, size, tmp_path, source) -> None:
+    """The same weights through a safetensors file, which keeps the names but not the order."""
+    path = tmp_path / "theirs.safetensors"
+    save_file({k: v.clone().contiguous() for k, v in theirs.state_dict().items()}, path)
+    for tensor in ours.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.zero_()  # nothing of the first load survives
+    load_weights(ours, path, source=source)
     _assert_same_outputs(theirs, ours, size)
 
 
@@ -164,10 +176,16 @@ def test_create_model_loads_a_torchvision_file(torchvision, tmp_path):
         "resnet18", num_classes=10, image_size=64, weights=tmp_path / "resnet18.pth"
     )
     _assert_same_outputs(theirs, ours.eval(), 64)
-    # safetensors sorts the keys by name: the order the pairing needs is gone.
+    # safetensors keeps names only: the creation order is found again from them
     save_file({k: v.contiguous() for k, v in state.items()}, tmp_path / "resnet18.safetensors")
-    with pytest.raises(ClassicnetsError, match="keeps no creation order"):
-        create_model("resnet18", num_classes=10, weights=tmp_path / "resnet18.safetensors")
+    ours = create_model(
+        "resnet18", num_classes=10, image_size=64, weights=tmp_path / "resnet18.safetensors"
+    )
+    _assert_same_outputs(theirs, ours.eval(), 64)
+    with pytest.raises(ClassicnetsError, match="has 102 weight tensors and the model 182"):
+        create_model("resnet34", num_classes=10, weights=tmp_path / "resnet18.safetensors")
+    with pytest.raises(ClassicnetsError, match="no order of the file's 102 tensors"):
+        create_model("resnet18", num_classes=7, weights=tmp_path / "resnet18.safetensors")
 
 
 def test_different_architectures_name_the_first_mismatch(torchvision):
@@ -211,13 +229,14 @@ TIMM_SAME_ARCHITECTURE = [
 
 
 @pytest.mark.parametrize("timm_name, ours, size, kwargs", TIMM_SAME_ARCHITECTURE)
-def test_timm_weights_give_timm_outputs(timm_name, ours, size, kwargs):
+def test_timm_weights_give_timm_outputs(timm_name, ours, size, kwargs, tmp_path):
     timm = reference("timm")
     theirs = timm.create_model(timm_name, num_classes=10).eval()
     _randomise(theirs)
     model = create_model(ours, num_classes=10, image_size=size, **kwargs).eval()
     load_weights(model, theirs.state_dict(), source="timm")
     _assert_same_outputs(theirs, model, size)
+    _assert_same_from_safetensors(theirs, model, size, tmp_path, "timm")
 
 
 def test_our_own_layout_round_trips(tmp_path):

@@ -49,7 +49,9 @@ def reverse():
 def trained(reverse):
     model = trainer(reverse, **TINY)
     began = time.perf_counter()
-    history = model.fit(reverse.train, validation_data=reverse.val, epochs=6, batch_size=64)
+    # 8 epochs, not 6: at a constant rate the 6th can dip (0.92 exact match on an Intel Xeon
+    # where an AMD EPYC gave 0.95+, the same seeds), and by the 8th both are at 1.0
+    history = model.fit(reverse.train, validation_data=reverse.val, epochs=8, batch_size=64)
     return model, history, time.perf_counter() - began
 
 

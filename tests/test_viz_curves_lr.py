@@ -149,3 +149,19 @@ def test_old_metrics_without_a_rate_still_draw(tmp_path, figures):
     (fig,) = figures
     assert [a.get_ylabel() for a in fig.axes] == ["loss"]
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]  # no temporary file left
+
+
+def test_a_tasks_own_scores_get_their_panels(tmp_path, figures):
+    # an encoder-decoder logs exact match and BLEU on validation; a tagger F1
+    rows = [
+        {"loss": 1.0 - e / 4, "accuracy": 0.6 + e / 10, "val_loss": 1.1 - e / 4,
+         "val_accuracy": 0.55 + e / 10, "val_exact_match": 0.1 * e, "val_bleu": 20.0 * e,
+         "lr": 1e-3, "seconds": 1.0, "examples_per_second": 100.0}
+        for e in range(3)
+    ]  # fmt: skip
+    plot_curves(_logged(tmp_path, rows), tmp_path / "curves.png", "transformer_seq2seq")
+    (fig,) = figures
+    labels = [a.get_ylabel() for a in fig.axes]
+    assert labels == ["loss", "accuracy", "exact match", "BLEU", labels[-1]]
+    assert list(fig.axes[3].lines[0].get_ydata()) == pytest.approx([0.0, 20.0, 40.0])
+    assert [line.get_label() for line in fig.axes[2].lines] == ["validation"]

@@ -104,18 +104,6 @@ def cmd_viz(args: argparse.Namespace) -> int:
             "viz needs a run and a picture: `classicnets viz RUN WHAT` (pictures: "
             f"{', '.join(PICTURES)}), or `classicnets viz --compare MODEL ...`."
         )
-    kind = _kind(args.run)
-    if kind == "seq2seq" and args.what == "attention":  # where the decoder looks
-        from ..runs.seq2seq import draw_attention
-
-        print(f"wrote {draw_attention(args.run, args.prompt, out=args.out)}")
-        return 0
-    if kind in ("seq2seq", "tagging"):
-        pictures = "attention (--prompt TEXT)" if kind == "seq2seq" else "none yet"
-        raise ClassicnetsError(
-            f"{args.run} is a {kind} run: its pictures are {pictures}; its loss curves are "
-            "drawn in the run directory's curves.png."
-        )
     options = Options(
         index=args.index, image=args.image, split=args.split, layer=args.layer, unit=args.unit,
         prompt=args.prompt, steps=args.steps, top=args.top,
@@ -123,14 +111,6 @@ def cmd_viz(args: argparse.Namespace) -> int:
     path = draw(args.run, args.what, out=args.out, options=options)
     print(f"wrote {path}")
     return 0
-
-
-def _kind(run: str) -> str | None:
-    """The kind of run ``run`` is, from its config (None for a lone checkpoint)."""
-    from ..runs.rundir import open_run
-
-    config = open_run(run).config
-    return config.KIND if config is not None else None
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 Our models build their layers in the order the reference implementations do, under our own
 names (``features.layer1.0.conv1.conv.weight`` where torchvision says ``layer1.0.conv1.weight``).
 So the mapping from a foreign layout to ours pairs the two state dicts tensor by tensor in
-creation order (which torch's ``.pth`` files keep and safetensors files, sorted by name, lose),
+creation order (which torch's ``.pth`` files keep; safetensors files keep names only, and
+:mod:`.weights_order` finds the order again),
 after moving the few blocks that the reference builds at another point (a *section*, below) and
 leaving out BatchNorm's step counters, which old torchvision files lack. Every pair must agree
 in kind (``weight``, ``bias``, ``running_mean``, ...) and shape, so a file for another
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ClassicnetsError, CorruptFileError
+from .weights_order import creation_order
 
 SOURCES = ("auto", "classicnets", "torchvision", "timm")
 
@@ -109,7 +111,11 @@ def _same_layer(theirs: tuple[int, ...], ours: tuple[int, ...]) -> bool:
 
 
 def map_state_dict(
-    model: nn.Module, state: Mapping[str, torch.Tensor], source: str = "torchvision"
+    model: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    source: str = "torchvision",
+    *,
+    ordered: bool = True,
 ) -> dict[str, torch.Tensor]:
     """Rename a foreign state dict to ``model``'s keys, pairing tensors in creation order.
 
@@ -117,6 +123,9 @@ def map_state_dict(
         model: the network to receive the weights.
         state: the foreign state dict, as torchvision's or timm's model would write it.
         source: ``"torchvision"`` or ``"timm"`` (they differ only in :data:`SECTIONS`).
+        ordered: whether ``state`` is in creation order (a ``.pth`` file, a live state dict);
+            for a safetensors file, which keeps names only, the order is found again
+            (:func:`.weights_order.creation_order`).
 
     Returns:
         The same tensors under ``model``'s keys (BatchNorm step counters left out).
@@ -134,6 +143,13 @@ def map_state_dict(
     mapped: dict[str, torch.Tensor] = {}
     for their_prefix, our_prefix in [*sections, ("", "")]:
         their_keys, our_keys = their_groups[their_prefix], our_groups[our_prefix]
+        if not ordered and len(their_keys) != len(our_keys):
+            raise ClassicnetsError(
+                f"The weights do not fit model {name}: the file has {len(theirs)} weight tensors "
+                f"and the model {len(ours)}, so they are for another architecture."
+            )
+        if not ordered:
+            their_keys = _reorder(their_keys, our_keys, state, ours, name)
         for their_key, our_key in zip(their_keys, our_keys, strict=False):
             their_shape = tuple(state[their_key].shape)
             our_shape = tuple(ours[our_key].shape)
@@ -158,6 +174,33 @@ def map_state_dict(
                 "another architecture."
             )
     return mapped
+
+
+def _fits(their: torch.Tensor, their_key: str, our: torch.Tensor, our_key: str) -> bool:
+    same_kind = their_key.rsplit(".", 1)[-1] == our_key.rsplit(".", 1)[-1]
+    return same_kind and _same_layer(tuple(their.shape), tuple(our.shape))
+
+
+def _reorder(
+    their_keys: list[str],
+    our_keys: list[str],
+    state: Mapping[str, torch.Tensor],
+    ours: Mapping[str, torch.Tensor],
+    name: str,
+) -> list[str]:
+    """The foreign keys in the creation order that pairs them with ours, found from names."""
+    order = creation_order(
+        their_keys,
+        lambda key, i: _fits(state[key], key, ours[our_keys[i]], our_keys[i]),
+        len(our_keys),
+    )
+    if order is None:
+        raise ClassicnetsError(
+            f"The weights do not fit model {name}: no order of the file's {len(their_keys)} "
+            "tensors gives the kinds and shapes of the model's, so they are for another "
+            "architecture or number of classes."
+        )
+    return order
 
 
 def _check_own(model: nn.Module, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -227,17 +270,22 @@ def load_weights(
         own = {k for k in model.state_dict() if not k.endswith(_COUNTER)}
         given = set(state) | {k.removeprefix("model.") for k in state}
         source = "classicnets" if 2 * len(own & given) >= len(own) else "torchvision"
-    if source != "classicnets" and Path(str(weights)).suffix == ".safetensors":
-        # safetensors sorts its keys by name, and the pairing needs the order they were made in.
-        raise ClassicnetsError(
-            f"{weights} is a safetensors file, which keeps no creation order, so a {source} "
-            "layout cannot be paired with ours; save it with torch.save(model.state_dict()) as a "
-            ".pth file and load that."
-        )
     if source == "classicnets":
         mapped = _check_own(model, state)
     else:
-        mapped = map_state_dict(model, state, source)
+        # safetensors keeps the names, not the creation order the pairing needs; a state dict
+        # read from one (or shuffled otherwise) pairs in the order found from its names
+        path = isinstance(weights, str | os.PathLike)
+        if path and Path(weights).suffix == ".safetensors":
+            mapped = map_state_dict(model, state, source, ordered=False)
+        else:
+            try:
+                mapped = map_state_dict(model, state, source)
+            except ClassicnetsError as in_given_order:
+                try:
+                    mapped = map_state_dict(model, state, source, ordered=False)
+                except ClassicnetsError:
+                    raise in_given_order from None
     missing, unexpected = model.load_state_dict(mapped, strict=False)
     # Only BatchNorm's step counters may be absent; everything else was checked above.
     assert not unexpected and all(k.endswith(_COUNTER) for k in missing), (missing, unexpected)

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ClassicnetsError, unknown_name
+from .kinds import TASKS
 from .views import RunView, open_view
 
 
@@ -176,6 +177,10 @@ def _attention(view: RunView, o: Options, out: Path) -> Path:
     from ..layers.attention import MultiHeadAttention
     from ..viz.text import plot_attention
 
+    if view.kind == "seq2seq":  # where the decoder looks in the source as it writes
+        from .seq2seq import draw_attention
+
+        return draw_attention(view.opened.run_dir or view.opened.checkpoint, o.prompt, out=out)
     _require(view, (MultiHeadAttention,), "has no attention layers; draw its gates instead.")
     ids, labels = _tokens(view, o)
     maps = attention_maps(view.model.module, ids)
@@ -207,6 +212,7 @@ def _layer_number(layer: str | None) -> int | None:
         ) from None
 
 
+EVERY_KIND = tuple(TASKS)  # what every run has: its metrics.csv and its training plan
 PICTURES: dict[str, Picture] = {
     p.name: p
     for p in (
@@ -219,9 +225,14 @@ PICTURES: dict[str, Picture] = {
         Picture("saliency", ("image",), "occlusion, gradient saliency and Grad-CAM", _saliency),
         Picture("receptive", ("image",), "the input region one unit sees", _receptive),
         Picture("gradients", ("image",), "gradient norm per layer over updates", _gradients),
-        Picture("lr", ("image", "text"), "the learning rate of every update", _lr),
-        Picture("curves", ("image", "text"), "loss, accuracy and learning rate per epoch", _curves),
-        Picture("attention", ("text",), "attention maps of a Transformer on a prompt", _attention),
+        Picture("lr", EVERY_KIND, "the learning rate of every update", _lr),
+        Picture("curves", EVERY_KIND, "loss, accuracy, scores, rate per epoch", _curves),
+        Picture(
+            "attention",
+            ("text", "seq2seq"),
+            "attention maps of a Transformer on a prompt (an encoder-decoder's cross-attention)",
+            _attention,
+        ),  # fmt: skip
         Picture("gates", ("text",), "LSTM/GRU gate activations along a prompt", _gates),
     )
 }

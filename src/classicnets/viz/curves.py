@@ -2,6 +2,9 @@
 from a run's metrics.csv (the test split is scored once, at the end, and never drawn per
 epoch).
 
+The other kinds of run add a panel for each score they log on validation beside loss and
+accuracy: an encoder-decoder's exact match and BLEU, a tagger's F1.
+
 A language model's run (its metrics have a ``perplexity`` column) logs its loss in nats per
 token; its loss panel adds an axis in bits per token (loss / ln 2), the unit character models
 are compared in.
@@ -31,6 +34,17 @@ def read_metrics(path: str | os.PathLike) -> dict[str, list[float]]:
 def is_text_run(metrics: dict[str, list[float]]) -> bool:
     """A language model's metrics: they carry a perplexity (the exp of the loss in nats)."""
     return bool(metrics.get("perplexity") or metrics.get("val_perplexity"))
+
+
+# what every run logs, or what is drawn elsewhere (perplexity is the loss's exp)
+_NOT_SCORES = {"loss", "accuracy", "perplexity", "lr", "seconds", "examples_per_second"}
+
+
+def task_scores(metrics: dict[str, list[float]]) -> list[str]:
+    """The scores a run logs on validation beside loss and accuracy (``exact_match``,
+    ``bleu``, ``f1``...), in the order of its columns."""
+    names = [key.removeprefix("val_") for key in metrics if key.startswith("val_")]
+    return [name for name in names if name not in _NOT_SCORES and metrics[f"val_{name}"]]
 
 
 def _series(ax, epochs: list[float], metrics: dict[str, list[float]], key: str) -> None:
@@ -69,6 +83,7 @@ def plot_curves(
     panels = ["loss"]
     if metrics.get("accuracy") or metrics.get("val_accuracy"):
         panels.append("accuracy")
+    panels += task_scores(metrics)
     if metrics.get("lr"):
         panels.append("lr")
     fig, axes = plt.subplots(
@@ -84,6 +99,7 @@ def plot_curves(
         else:
             _series(ax, epochs, metrics, panel)
             name = "next-token accuracy" if text and panel == "accuracy" else panel
+            name = {"exact_match": "exact match", "bleu": "BLEU", "f1": "F1"}.get(name, name)
             ax.set_ylabel(f"{name} (nats per {token})" if text and panel == "loss" else name)
         if text and panel == "loss":
             bits = ax.secondary_yaxis(

@@ -158,7 +158,9 @@ def main() -> None:
     flags = " ".join(
         f"--{k.replace('_', '-')} {v}"
         for k, v in vars(args).items()
-        if v is not None and k not in ("again",)
+        if v is not None
+        and k not in ("again",)
+        and not (args.pairs and k in ("optimizers", "lrs"))  # --pairs replaces them
     )
     result = {
         "benchmark": "recipes",

@@ -64,6 +64,30 @@ def test_every_data_family_row_names_a_benchmark_that_exists_and_what_it_found()
         assert recipe.found, (key, family)
 
 
+def test_every_image_family_has_a_row_of_its_own():
+    # the table's fallback is for a user's own network, not for one of ours
+    for name in IMAGE_MODELS:
+        assert recipe_for(name, "digits").row[0] != "fallback", name
+
+
+def test_a_row_measured_by_the_grid_is_the_candidate_its_json_chose():
+    root = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "recipes"
+    grid_rows = [(k, r) for k, r in RECIPES.items() if "benchmarks/recipes.py" in r.measured]
+    assert len(grid_rows) >= 10
+    for (key, family), recipe in grid_rows:
+        words = recipe.measured.split()
+        model, data = words[words.index("--model") + 1], words[words.index("--data") + 1]
+        result = json.loads((root / f"{model}-{data}.json").read_text())
+        chosen = result["chosen"]
+        flags = dict(zip(words[2::2], words[3::2], strict=True))
+        ran = result["command"].split()
+        assert flags.items() <= dict(zip(ran[2::2], ran[3::2], strict=True)).items(), (key, family)
+        for field in ("optimizer", "lr", "batch_size", "schedule"):
+            assert getattr(recipe, field) == chosen[field], (key, family, field)
+        if family != "any":  # a row for any data keeps its epochs (digits' say little)
+            assert recipe.epochs == chosen["epochs"], (key, family)
+
+
 def test_a_model_without_a_row_takes_the_nearest_and_says_so(monkeypatch):
     chosen = recipe_for("vgg13", "cifar10")
     assert chosen.row == ("VGG", "cifar") and "no row for vgg13 on cifar data" in chosen.line()

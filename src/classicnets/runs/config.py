@@ -25,7 +25,7 @@ from ..train.optim import OPTIMIZERS, SCHEDULES
 from ..train.precision import PRECISIONS, Precision, resolve_precision
 from ..train.saving import parse_save_every
 from ..train.setup import resolve_device
-from .recipes import DEFAULT_LR, FIELDS, Chosen, recipe_for, recipe_for_module
+from .recipes import DEFAULT_LR, FIELDS, Chosen, recipe_for
 from .settings import _flag, _number, _whole, setting  # noqa: F401  (shared by every kind)
 
 
@@ -170,10 +170,7 @@ class RunConfig:
     def with_recipe(self) -> tuple[RunConfig, Chosen]:
         """The config with every setting the user left out taken from the model's recipe for
         the data (see :mod:`.recipes`); the rate follows the recipe only with its optimizer."""
-        if getattr(self, "module", None) is not None:
-            chosen = recipe_for_module(self.data)
-        else:
-            chosen = recipe_for(self.model, self.data)
+        chosen = recipe_for(self.model, self.data, module=getattr(self, "module", None))
         recipe = chosen.recipe
         optimizer = self.optimizer or recipe.optimizer
         if self.lr is not None:

@@ -128,14 +128,17 @@ def model_data_family(tags: tuple[str, ...], data: str) -> str:
     return data_family(data, "sequence" in tags)
 
 
-def recipe_for(model: str, data: str = "digits") -> Chosen:
-    """The recipe of a registered model on a dataset (unknown names raise with suggestions).
+def recipe_for(model: str, data: str = "digits", *, module: str | None = None) -> Chosen:
+    """The recipe of a registered model on a dataset (unknown names raise with suggestions),
+    or of a network of the user's own (``module``, ``--module``'s factory).
 
     Looks up, in order: the model's row for the data family, its family's, the model's row
     for any data, its family's, and the table's fallback.
     """
     from .recipe_table import FALLBACK, RECIPES
 
+    if module is not None:
+        return recipe_for_module(data)
     info = model_info(model)
     family = model_data_family(info.tags, data)
     for key, fam in ((model, family), (info.family, family), (model, "any"), (info.family, "any")):

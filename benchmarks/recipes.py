@@ -41,18 +41,15 @@ def candidates(args) -> list[dict]:
         methods = [(o, float(lr)) for o, lr in (p.split(":") for p in args.pairs.split(","))]
     else:
         methods = list(itertools.product(args.optimizers.split(","), numbers(args.lrs)))
-    grid = (
-        (o, lr, b, e, s)
-        for (o, lr), b, e, s in itertools.product(
-            methods,
-            numbers(args.batch_sizes, int),
-            numbers(args.epochs, int),
-            args.schedules.split(","),
-        )
+    grid = itertools.product(
+        methods,
+        numbers(args.batch_sizes, int),
+        numbers(args.epochs, int),
+        args.schedules.split(","),
     )
     return [
         {"optimizer": o, "lr": lr, "batch_size": b, "epochs": e, "schedule": s}
-        for o, lr, b, e, s in grid
+        for (o, lr), b, e, s in grid
     ]
 
 

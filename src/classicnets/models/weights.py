@@ -143,18 +143,17 @@ def map_state_dict(
     mapped: dict[str, torch.Tensor] = {}
     for their_prefix, our_prefix in [*sections, ("", "")]:
         their_keys, our_keys = their_groups[their_prefix], our_groups[our_prefix]
-        if not ordered and len(their_keys) != len(our_keys):
-            raise ClassicnetsError(
-                f"The weights do not fit model {name}: the file has {len(theirs)} weight tensors "
-                f"and the model {len(ours)}, so they are for another architecture."
-            )
         if not ordered:
+            if len(their_keys) != len(our_keys):
+                raise ClassicnetsError(
+                    f"The weights do not fit model {name}: the file has {len(theirs)} weight "
+                    f"tensors and the model {len(ours)}, so they are for another architecture."
+                )
             their_keys = _reorder(their_keys, our_keys, state, ours, name)
         for their_key, our_key in zip(their_keys, our_keys, strict=False):
             their_shape = tuple(state[their_key].shape)
             our_shape = tuple(ours[our_key].shape)
-            same_kind = their_key.rsplit(".", 1)[-1] == our_key.rsplit(".", 1)[-1]
-            if not same_kind or not _same_layer(their_shape, our_shape):
+            if not _fits(state[their_key], their_key, ours[our_key], our_key):
                 raise ClassicnetsError(
                     f"The weights do not fit model {name}: the file's '{their_key}' "
                     f"{list(their_shape)} meets the model's '{our_key}' {list(our_shape)}, so "
@@ -177,6 +176,7 @@ def map_state_dict(
 
 
 def _fits(their: torch.Tensor, their_key: str, our: torch.Tensor, our_key: str) -> bool:
+    """One pair of the mapping: the same kind of tensor and the same (or an equivalent) shape."""
     same_kind = their_key.rsplit(".", 1)[-1] == our_key.rsplit(".", 1)[-1]
     return same_kind and _same_layer(tuple(their.shape), tuple(our.shape))
 

@@ -137,8 +137,9 @@ def recipe_for(model: str, data: str = "digits", *, module: str | None = None) -
     """
     from .recipe_table import FALLBACK, RECIPES
 
-    if module is not None:
-        return recipe_for_module(data)
+    if module is not None:  # a network of the user's own: no row can know it
+        note = "a network of your own has no row: the table's fallback"
+        return Chosen(FALLBACK, ("--module", data_family(data, False)), note)
     info = model_info(model)
     family = model_data_family(info.tags, data)
     for key, fam in ((model, family), (info.family, family), (model, "any"), (info.family, "any")):
@@ -147,12 +148,3 @@ def recipe_for(model: str, data: str = "digits", *, module: str | None = None) -
             note = None if exact else f"no row for {model} on {family} data: the nearest"
             return Chosen(RECIPES[(key, fam)], (key, fam), note)
     return Chosen(FALLBACK, ("fallback", "any"), f"no row for {model} or its family")
-
-
-def recipe_for_module(data: str) -> Chosen:
-    """The recipe of a network of the user's own (``--module``): no row can know it, so the
-    table's fallback, whatever model name the run carries."""
-    from .recipe_table import FALLBACK
-
-    note = "a network of your own has no row: the table's fallback"
-    return Chosen(FALLBACK, ("--module", data_family(data, False)), note)

@@ -85,10 +85,25 @@ def test_image_run_with_augmentation_and_onecycle(digits, tmp_path, interrupt):
 def test_ctrl_c_waits_for_the_update_to_finish(digits):
     train, _ = digits
     model = image_model()
-    with pytest.raises(KeyboardInterrupt):
-        model.fit(train, epochs=2, batch_size=64, callbacks=[StopAt(5, interrupt=True)])
-    assert model.position == (0, 5) and model.resume_point["position"] == (0, 5)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler put back
+    # Python's own handler, whatever this process inherited (a background job ignores SIGINT)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(train, epochs=2, batch_size=64, callbacks=[StopAt(5, interrupt=True)])
+        assert model.position == (0, 5) and model.resume_point["position"] == (0, 5)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler put back
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+
+
+def test_an_ignored_ctrl_c_stays_ignored_after_fit(digits):
+    train, _ = digits
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as nohup or `cmd &` leave it
+    try:
+        image_model().fit(train, epochs=1, batch_size=64, callbacks=[StopAt(3)])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 @pytest.mark.parametrize("form", ["torch_dataset", "dataloader"])

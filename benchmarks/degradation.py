@@ -86,7 +86,9 @@ def findings(rows: dict) -> tuple[dict, str]:
         for ordering, (deep, other, deep_wins) in ORDERINGS.items()
         if deep in last and other in last
     }
-    if all(found.values()):
+    if not found:
+        verdict = "No ordering judged: each compares two nets, and no such pair has rows here."
+    elif all(found.values()):
         verdict = (
             "Every ordering of the paper's Fig. 6 shows after these epochs."
             if len(found) == len(ORDERINGS)
@@ -186,10 +188,10 @@ def main() -> None:
         + (f" --nets {','.join(nets)}" if tuple(nets) != NETS else "")
         + (f" --out {args.out}" if Path(args.out) != RESULTS / "degradation.json" else "")
     )
-    done = {}
+    here, done = machine(), {}
     for name in nets:
         done[name] = run(name, args)
-        done[name].update(command=command, cpu=machine()["cpu"], date=time.strftime("%Y-%m-%d"))
+        done[name].update(command=command, cpu=here["cpu"], date=time.strftime("%Y-%m-%d"))
         print(f"{name}: {done[name]}", flush=True)
     rows = {name: done.get(name) or kept[name] for name in NETS if name in done or name in kept}
     found, verdict = findings(rows)
@@ -197,7 +199,7 @@ def main() -> None:
         "benchmark": "degradation",
         "command": command,
         "settings": {**settings, "nets": list(rows)},
-        "machine": machine(),
+        "machine": here,
         "rows": rows,
         "found": found,
         "verdict": verdict,

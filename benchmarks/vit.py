@@ -51,7 +51,7 @@ def main() -> None:
         history = (Path(where) / "run" / "metrics.csv").read_text()
     document = {
         "benchmark": "vit",
-        "command": "python benchmarks/vit.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python benchmarks/vit.py", *sys.argv[1:]]),
         "machine": machine(),
         "model": args.model,
         "data": args.data,

@@ -52,6 +52,8 @@ def test_two_nets_judge_only_their_own_ordering(degradation):
     assert verdict == "Shown after these epochs: residual helps."
     found, verdict = degradation.findings(rows(resnet20=0.12, resnet56=0.14))
     assert found == {"residual_helps": False} and "Not shown" in verdict
+    found, verdict = degradation.findings(rows(resnet20=0.12))
+    assert found == {} and verdict.startswith("No ordering judged")
 
 
 @pytest.mark.parametrize("path", sorted((BENCHMARKS / "results").glob("degradation*.json")))

@@ -62,6 +62,15 @@ FAMILY = (
     "momentum:0.05 --batch-sizes 32 --epochs 5 --schedules onecycle"
 )
 
+
+def _family(model: str, optimizer: str, lr: float, found: str) -> Recipe:
+    """A second-zoo family's row for any data: FAMILY's winner on ``model``, the family's first
+    member, at FAMILY's batch and schedule, for the table's usual 10 epochs."""
+    return Recipe(
+        optimizer, lr, 32, "onecycle", 10, measured=FAMILY.format(model), found=f"{model}: {found}"
+    )
+
+
 ADAM = Recipe("adam", 1e-3, measured=DIGITS)  # deep nets without batch norm, Inception, DenseNet
 ADAM_FAST = Recipe("adam", 3e-3, measured=DIGITS)  # small, shallow nets
 SGD = Recipe("momentum", 0.01, measured=DIGITS)  # ResNet's paper rate scaled to batch 32
@@ -88,59 +97,48 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         found="vit_tiny on MNIST: test 96.88 % after 3 epochs, 97.71 % after 6 (1,241 s)",
     ),
     # ---- any data: the second zoo's families (FAMILY: three candidates on digits each)
-    ("lenet5_1998", "any"): Recipe(
-        "adam", 3e-3, 32, "onecycle", 10, measured=FAMILY.format("lenet5_1998"),
-        found="lenet5_1998: validation 0.949 after 5 epochs of digits in 3 s "
+    ("lenet5_1998", "any"): _family(
+        "lenet5_1998", "adam", 3e-3, "validation 0.949 after 5 epochs of digits in 3 s "
         "(adam 1e-3 0.897, momentum 0.05 0.103)",
     ),
-    ("ResNet-CIFAR", "any"): Recipe(
-        "momentum", 0.05, 32, "onecycle", 10, measured=FAMILY.format("resnet20"),
-        found="resnet20: validation 0.985 after 5 epochs of digits in 5 s "
+    ("ResNet-CIFAR", "any"): _family(
+        "resnet20", "momentum", 0.05, "validation 0.985 after 5 epochs of digits in 5 s "
         "(adam 1e-3 0.971, adam 3e-3 0.985)",
     ),
-    ("PreAct-ResNet", "any"): Recipe(
-        "momentum", 0.05, 32, "onecycle", 10, measured=FAMILY.format("preact_resnet18"),
-        found="preact_resnet18: validation 0.985 after 5 epochs of digits in 30 s "
+    ("PreAct-ResNet", "any"): _family(
+        "preact_resnet18", "momentum", 0.05, "validation 0.985 after 5 epochs of digits in 30 s "
         "(adam 1e-3 0.978, adam 3e-3 0.993)",
     ),
-    ("SqueezeNet", "any"): Recipe(
-        "adam", 1e-3, 32, "onecycle", 10, measured=FAMILY.format("squeezenet1_1"),
-        found="squeezenet1_1: validation 0.691 after 5 epochs of digits in 11 s "
+    ("SqueezeNet", "any"): _family(
+        "squeezenet1_1", "adam", 1e-3, "validation 0.691 after 5 epochs of digits in 11 s "
         "(adam 3e-3 0.103, momentum 0.05 0.096)",
     ),
-    ("MobileNet", "any"): Recipe(
-        "adam", 3e-3, 32, "onecycle", 10, measured=FAMILY.format("mobilenet_v2"),
-        found="mobilenet_v2: validation 0.956 after 5 epochs of digits in 36 s "
+    ("MobileNet", "any"): _family(
+        "mobilenet_v2", "adam", 3e-3, "validation 0.956 after 5 epochs of digits in 36 s "
         "(adam 1e-3 0.897, momentum 0.05 0.926)",
     ),
-    ("ShuffleNet", "any"): Recipe(
-        "momentum", 0.05, 32, "onecycle", 10, measured=FAMILY.format("shufflenet_v2_x1_0"),
-        found="shufflenet_v2_x1_0: validation 0.956 after 5 epochs of digits in 25 s "
+    ("ShuffleNet", "any"): _family(
+        "shufflenet_v2_x1_0", "momentum", 0.05, "validation 0.956 after 5 epochs of digits in 25 s "
         "(adam 1e-3 0.846, adam 3e-3 0.963)",
     ),
-    ("GhostNet", "any"): Recipe(
-        "momentum", 0.05, 32, "onecycle", 10, measured=FAMILY.format("ghostnet"),
-        found="ghostnet: validation 0.985 after 5 epochs of digits in 45 s "
+    ("GhostNet", "any"): _family(
+        "ghostnet", "momentum", 0.05, "validation 0.985 after 5 epochs of digits in 45 s "
         "(adam 1e-3 0.971, adam 3e-3 0.971)",
     ),
-    ("EfficientNet", "any"): Recipe(
-        "adam", 3e-3, 32, "onecycle", 10, measured=FAMILY.format("efficientnet_b0"),
-        found="efficientnet_b0: validation 0.971 after 5 epochs of digits "
+    ("EfficientNet", "any"): _family(
+        "efficientnet_b0", "adam", 3e-3, "validation 0.971 after 5 epochs of digits "
         "(adam 1e-3 0.919, momentum 0.05 0.154)",
     ),
-    ("Darknet", "any"): Recipe(
-        "adam", 3e-3, 32, "onecycle", 10, measured=FAMILY.format("darknet19"),
-        found="darknet19: validation 0.963 after 5 epochs of digits in 68 s "
+    ("Darknet", "any"): _family(
+        "darknet19", "adam", 3e-3, "validation 0.963 after 5 epochs of digits in 68 s "
         "(adam 1e-3 0.956, momentum 0.05 0.390)",
     ),
-    ("Xception", "any"): Recipe(
-        "momentum", 0.05, 32, "onecycle", 10, measured=FAMILY.format("xception"),
-        found="xception: validation 0.971 after 5 epochs of digits in 100 s "
+    ("Xception", "any"): _family(
+        "xception", "momentum", 0.05, "validation 0.971 after 5 epochs of digits in 100 s "
         "(adam 1e-3 0.978, adam 3e-3 0.978)",
     ),
-    ("Inception-ResNet", "any"): Recipe(
-        "adam", 3e-3, 32, "onecycle", 10, measured=FAMILY.format("inception_resnet_v1"),
-        found="inception_resnet_v1: validation 0.993 after 5 epochs of digits in 113 s "
+    ("Inception-ResNet", "any"): _family(
+        "inception_resnet_v1", "adam", 3e-3, "validation 0.993 after 5 epochs of digits in 113 s "
         "(adam 1e-3 0.978, momentum 0.05 0.963)",
     ),
     # ---- the courses' Keras listings: their own recipes, as printed
